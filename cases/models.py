@@ -1,0 +1,316 @@
+"""Cases (pratiche), the people liable for them and what is owed, paid and said."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+ZERO = Decimal("0.00")
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class DebtorKind(models.TextChoices):
+    PERSON = "person", _("Person")
+    COMPANY = "company", _("Company")
+
+
+class Debtor(models.Model):
+    """A person or company, one per tax code across the agency, linked to cases by role."""
+
+    kind = models.CharField(_("kind"), max_length=10, choices=DebtorKind, default=DebtorKind.PERSON)
+    tax_code = models.CharField(_("tax code"), max_length=16, null=True, blank=True, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    created_job = models.ForeignKey(
+        "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("debtor")
+        verbose_name_plural = _("debtors")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CaseState(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+    RETURNED = "returned", _("Returned to creditor")
+
+
+class CaseQuerySet(models.QuerySet["Case"]):
+    def visible_to(self, user: User) -> CaseQuerySet:
+        """Only the cases of the creditors the user may see."""
+        ids = user.visible_creditor_ids()
+        return self if ids is None else self.filter(creditor_id__in=ids)
+
+    def with_total_requested(self) -> CaseQuerySet:
+        """Annotate what is asked of the debtor: unpaid installments and fees, less payments."""
+        unpaid = (
+            Installment.objects.filter(case=OuterRef("pk"), status=InstallmentStatus.UNPAID)
+            .values("case")
+            .annotate(total=Sum(F("amount") + F("fees")))
+            .values("total")
+        )
+        paid = (
+            Payment.objects.filter(case=OuterRef("pk"))
+            .values("case")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        )
+        money = models.DecimalField(**MONEY)
+        return self.annotate(
+            total_requested=Coalesce(Subquery(unpaid, output_field=money), Value(ZERO), output_field=money)
+            + F("other_charges")
+            - Coalesce(Subquery(paid, output_field=money), Value(ZERO), output_field=money)
+        )
+
+
+class Case(models.Model):
+    """One contract of one creditor, worked by the agency."""
+
+    creditor = models.ForeignKey(
+        "creditors.Creditor", on_delete=models.PROTECT, related_name="cases"
+    )
+    batch = models.ForeignKey("creditors.Batch", on_delete=models.PROTECT, related_name="cases")
+    contract_number = models.CharField(_("contract number"), max_length=64)
+    creditor_reference = models.CharField(_("creditor reference"), max_length=64, blank=True)
+    product = models.CharField(_("product"), max_length=100, blank=True)
+    principal = models.DecimalField(_("principal"), **MONEY, default=ZERO)
+    interest = models.DecimalField(_("interest"), **MONEY, default=ZERO)
+    charges = models.DecimalField(_("fees assigned"), **MONEY, default=ZERO)
+    other_charges = models.DecimalField(_("other charges"), **MONEY, default=ZERO)
+    state = models.CharField(_("state"), max_length=10, choices=CaseState, default=CaseState.OPEN)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_cases",
+        verbose_name=_("assignee"),
+    )
+    previous = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reassignments"
+    )
+    needs_attention = models.BooleanField(_("to be reviewed"), default=False)
+    created_job = models.ForeignKey(
+        "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["creditor", "contract_number"])]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+
+    def __str__(self) -> str:
+        return self.contract_number
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == CaseState.OPEN
+
+    def total_requested(self) -> Decimal:
+        """Unpaid installments plus their fees plus other charges, minus payments."""
+        unpaid = self.installments.filter(status=InstallmentStatus.UNPAID).aggregate(
+            total=Sum(F("amount") + F("fees"))
+        )["total"]
+        paid = self.payments.aggregate(total=Sum("amount"))["total"]
+        return (unpaid or ZERO) + self.other_charges - (paid or ZERO)
+
+    def main_debtor(self) -> Debtor | None:
+        party = self.parties.filter(role=PartyRole.MAIN).select_related("debtor").first()
+        return party.debtor if party else None
+
+
+class PartyRole(models.TextChoices):
+    MAIN = "main", _("Debtor")
+    CO_OBLIGOR = "co_obligor", _("Co-obligor")
+    GUARANTOR = "guarantor", _("Guarantor")
+
+
+class CaseParty(models.Model):
+    """A debtor liable for a case, in a role."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="parties")
+    debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="parties")
+    role = models.CharField(_("role"), max_length=12, choices=PartyRole, default=PartyRole.MAIN)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "debtor", "role"], name="caseparty_unique")
+        ]
+
+
+class Source(models.TextChoices):
+    CREDITOR = "creditor", _("Creditor file")
+    AGENCY = "agency", _("Agency")
+    DEBTOR = "debtor", _("Debtor")
+
+
+class Address(models.Model):
+    """Where a debtor can be reached, with where the information came from."""
+
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="addresses")
+    street = models.CharField(_("street"), max_length=200)
+    postcode = models.CharField(_("postcode"), max_length=5, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    province = models.CharField(_("province"), max_length=2, blank=True)
+    source = models.CharField(_("source"), max_length=10, choices=Source, default=Source.CREDITOR)
+    created_job = models.ForeignKey(
+        "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+
+    def __str__(self) -> str:
+        return f"{self.street}, {self.postcode} {self.city} ({self.province})"
+
+
+class ContactKind(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    MOBILE = "mobile", _("Mobile")
+    EMAIL = "email", _("E-mail")
+
+
+class Contact(models.Model):
+    """A phone number or e-mail address of a debtor, with its source."""
+
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="contacts")
+    kind = models.CharField(_("kind"), max_length=10, choices=ContactKind)
+    value = models.CharField(_("value"), max_length=254)
+    source = models.CharField(_("source"), max_length=10, choices=Source, default=Source.CREDITOR)
+    created_job = models.ForeignKey(
+        "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["debtor", "kind", "value"], name="contact_unique")
+        ]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class PaymentMethod(models.TextChoices):
+    SDD = "SDD", _("Direct debit")
+    BOL = "BOL", _("Postal slip")
+    BON = "BON", _("Bank transfer")
+    CAR = "CAR", _("Card")
+    CON = "CON", _("Cash")
+    ALT = "ALT", _("Other")
+
+
+class InstallmentStatus(models.TextChoices):
+    DUE = "due", _("Due")
+    UNPAID = "unpaid", _("Unpaid")
+    PAID = "paid", _("Paid")
+
+
+class Installment(models.Model):
+    """An amount due on a date; the creditor may report it unpaid, with protest fees."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="installments")
+    number = models.PositiveIntegerField(_("number"))
+    due_date = models.DateField(_("due date"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    payment_method = models.CharField(
+        _("payment method"), max_length=3, choices=PaymentMethod, default=PaymentMethod.SDD
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=InstallmentStatus, default=InstallmentStatus.DUE
+    )
+    fees = models.DecimalField(_("fees"), **MONEY, default=ZERO)
+    unpaid_on = models.DateField(_("unpaid on"), null=True, blank=True)
+    unpaid_job = models.ForeignKey(
+        "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_job = models.ForeignKey(
+        "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["case", "due_date", "number"]
+        indexes = [models.Index(fields=["case", "due_date"])]
+        verbose_name = _("installment")
+        verbose_name_plural = _("installments")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}/{self.number}"
+
+
+class PaymentChannel(models.TextChoices):
+    AGENCY = "agency", _("To the agency")
+    CREDITOR = "creditor", _("Direct to the creditor")
+
+
+class Payment(models.Model):
+    """Money paid on a case; collected when received, commissioned when recognised."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="payments")
+    installment = models.ForeignKey(
+        Installment, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
+    )
+    paid_on = models.DateField(_("paid on"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=PaymentChannel, default=PaymentChannel.AGENCY
+    )
+    collected_on = models.DateField(_("collected on"), null=True, blank=True)
+    commission_rate = models.DecimalField(
+        _("commission rate (%)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    commission = models.DecimalField(_("commission"), **MONEY, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-paid_on"]
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+
+
+class NoteKind(models.TextChoices):
+    USER = "user", _("User")
+    SYSTEM = "system", _("System")
+
+
+class Note(models.Model):
+    """Free text on a case, written by a user or by the system when a file changes the case."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(_("kind"), max_length=10, choices=NoteKind, default=NoteKind.USER)
+    text = models.TextField(_("text"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    job = models.ForeignKey(
+        "imports.ImportJob", null=True, blank=True, on_delete=models.PROTECT, related_name="notes"
+    )
+    row_number = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+
+

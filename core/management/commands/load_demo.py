@@ -1,0 +1,79 @@
+"""Demo data: two creditors, two users, a worked portfolio and example files to upload."""
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from accounts.models import Role, User
+from creditors.services import ensure_creditor
+from imports import samplegen
+from imports.models import JobStatus, Layout
+from imports.services import run_import, submit_import
+
+DEMO_USERS = (
+    ("admin", "incasso-admin", Role.ADMINISTRATOR),
+    ("operatore", "incasso-operatore", Role.OPERATOR),
+)
+
+
+class Command(BaseCommand):
+    help = "Load demo creditors, users and a portfolio, and write example files to upload."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        compass, _ = ensure_creditor("COMPASS", "Compass Banca S.p.A.")
+        ensure_creditor("AXACTOR", "Axactor Italy S.p.A.")
+        for username, password, role in DEMO_USERS:
+            if not User.objects.filter(username=username).exists():
+                user = User.objects.create_user(username=username, password=password, role=role)
+                user.is_staff = user.is_superuser = role == Role.ADMINISTRATOR
+                user.save()
+                user.creditors.add(compass)
+        admin = User.objects.get(username="admin")
+
+        # The worked portfolio: loaded and with unpaid installments applied, so no page is empty.
+        loaded = samplegen.generate_portfolio(cases=300, seed=1, batch_code="CMP-DEMO-001")
+        self._load(admin, compass, "compass-affido", "demo_affido.csv", loaded.write_csv)
+        self._load(
+            admin,
+            compass,
+            "compass-insoluti",
+            "demo_insoluti.csv",
+            lambda stream: samplegen.write_insoluti_csv(
+                loaded, stream, found=40, amount_mismatch=3, due_date_mismatch=3,
+                payment_method_mismatch=3, contract_not_found=3, duplicates=2,
+            ),
+        )
+
+        # Files for the user to upload: a new batch and its unpaid installments.
+        examples = Path(settings.VAR_DIR) / "examples"
+        examples.mkdir(parents=True, exist_ok=True)
+        fresh = samplegen.generate_portfolio(
+            cases=200, seed=2, batch_code="CMP-DEMO-002", first_contract=20_000_000
+        )
+        with (examples / "compass_affido_esempio.csv").open("wb") as stream:
+            fresh.write_csv(stream)
+        with (examples / "compass_insoluti_esempio.csv").open("wb") as stream:
+            samplegen.write_insoluti_csv(
+                fresh, stream, found=60, amount_mismatch=5, due_date_mismatch=5,
+                payment_method_mismatch=5, contract_not_found=5, installment_not_found=2,
+                duplicates=3,
+            )
+        self.stdout.write(f"Demo data ready. Example files to upload: {examples}")
+
+    def _load(self, user: User, creditor: Any, slug: str, name: str, write: Any) -> None:
+        import io
+
+        stream = io.BytesIO()
+        write(stream)
+        job = submit_import(
+            user=user,
+            creditor=creditor,
+            layout=Layout.objects.get(slug=slug),
+            name=name,
+            data=stream.getvalue(),
+        )
+        if job.status == JobStatus.QUEUED:
+            job = run_import(job.pk)
+        self.stdout.write(f"{name}: {job.status}")

@@ -1,0 +1,83 @@
+"""Creditors (mandanti) and the batches (lotti) of cases they assign to the agency."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+class CreditorQuerySet(models.QuerySet["Creditor"]):
+    def visible_to(self, user: User) -> CreditorQuerySet:
+        ids = user.visible_creditor_ids()
+        return self if ids is None else self.filter(pk__in=ids)
+
+
+class Creditor(models.Model):
+    """A bank, finance company or debt buyer that assigns cases to the agency."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("legal name"), max_length=200)
+    vat_number = models.CharField(_("VAT number"), max_length=20, blank=True)
+    commission_rate = models.DecimalField(
+        _("commission rate (%)"), max_digits=5, decimal_places=2, default=Decimal("0.00")
+    )
+    retention_months = models.PositiveIntegerField(_("data retention (months)"), default=120)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CreditorQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("creditor")
+        verbose_name_plural = _("creditors")
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
+
+
+class BatchKind(models.TextChoices):
+    PHONE = "phone", _("Phone collection")
+    HOME = "home", _("Home collection")
+    LEGAL = "legal", _("Legal")
+
+
+class BatchState(models.TextChoices):
+    OPEN = "open", _("Open")
+    RETURNED = "returned", _("Returned")
+    CLOSED = "closed", _("Closed")
+
+
+class Batch(models.Model):
+    """Cases a creditor assigned together, under one code and one mandate period."""
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="batches")
+    code = models.CharField(_("code"), max_length=50)
+    assigned_on = models.DateField(_("assigned on"))
+    returned_on = models.DateField(_("returned on"), null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=BatchKind, default=BatchKind.PHONE)
+    commission_rate = models.DecimalField(
+        _("commission rate (%)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    state = models.CharField(
+        _("state"), max_length=10, choices=BatchState, default=BatchState.OPEN
+    )
+    created_job = models.ForeignKey(
+        "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["creditor", "-assigned_on", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["creditor", "code"], name="batch_unique_code")
+        ]
+        verbose_name = _("batch")
+        verbose_name_plural = _("batches")
+
+    def __str__(self) -> str:
+        return self.code

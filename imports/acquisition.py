@@ -1,0 +1,378 @@
+"""Portfolio acquisition (affido): a creditor file becomes a batch of cases with their
+debtors, addresses, contacts and installments, written set-wise in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.models import (
+    Address,
+    Case,
+    CaseParty,
+    CaseState,
+    Contact,
+    ContactKind,
+    Debtor,
+    DebtorKind,
+    Installment,
+    InstallmentStatus,
+    PartyRole,
+    ZERO,
+)
+from core.bulk import in_chunks, insert_rows
+from creditors.models import Batch
+from imports.mapping import RowParser, row_error
+from imports.models import ImportJob, ImportRow, RowOutcome
+from imports.readers import Cell
+
+logger = logging.getLogger(__name__)
+
+CASE_FIELDS = (
+    "batch_code",
+    "debtor_name",
+    "tax_code",
+    "street",
+    "postcode",
+    "city",
+    "province",
+    "phone",
+    "mobile",
+    "email",
+    "product",
+)
+INSTALLMENT_FIELDS = ("installment_number", "due_date", "amount", "payment_method")
+
+InstallmentRow = tuple[int, int | None, date, Decimal, str]
+
+
+@dataclass(slots=True)
+class CaseRecord:
+    """One case as read from the file, before it is written."""
+
+    row: int
+    contract: str
+    values: dict[str, Any]
+    installments: list[InstallmentRow] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class ResultRow:
+    number: int
+    outcome: str
+    contract: str
+    message: str = ""
+    case_id: int | None = None
+
+
+class AcquisitionImporter:
+    """Reads a portfolio file into memory, then writes it in one transaction."""
+
+    def __init__(self, job: ImportJob, parser: RowParser) -> None:
+        self.job = job
+        self.parser = parser
+        self.records: dict[str, CaseRecord] = {}
+        self.results: list[ResultRow] = []
+        self.rows = 0
+        self.counts: dict[str, Any] = {}
+
+    def read(self, rows: Iterator[tuple[int, list[Cell]]], progress: Callable[[int], None]) -> None:
+        with_installments = self.parser.has("due_date")
+        for number, cells in rows:
+            self.rows += 1
+            if self.rows % 5000 == 0:
+                progress(self.rows)
+            values, errors = self.parser.parse(cells, ("contract_number",))
+            if errors:
+                self.results.append(ResultRow(number, RowOutcome.ERROR, "", row_error(number, errors)))
+                continue
+            contract = values["contract_number"]
+            record = self.records.get(contract)
+            if record is None:
+                # Case fields repeat on every installment row; the first row of a case sets them.
+                case_values, errors = self.parser.parse(cells, CASE_FIELDS)
+                record = self.records[contract] = CaseRecord(number, contract, case_values)
+                if errors:
+                    record.errors.append((number, row_error(number, errors)))
+            if with_installments:
+                self._read_installment(record, number, cells)
+        progress(self.rows)
+
+    def _read_installment(self, record: CaseRecord, number: int, cells: list[Cell]) -> None:
+        values, errors = self.parser.parse(cells, INSTALLMENT_FIELDS)
+        if errors:
+            record.errors.append((number, row_error(number, errors)))
+            return
+        record.installments.append(
+            (
+                number,
+                values["installment_number"],
+                values["due_date"],
+                values["amount"],
+                values["payment_method"],
+            )
+        )
+
+    def apply(self) -> None:
+        """Write batches, debtors, cases and the rest; a preview rolls it all back."""
+        valid = self._valid_records()
+        with transaction.atomic():
+            batches = self._batches(valid)
+            earlier = self._open_cases([r.contract for r in valid])
+            to_create = self._classify(valid, batches, earlier)
+            debtor_ids, debtors_created = self._debtors(to_create)
+            case_ids = self._cases(to_create, batches, earlier, debtor_ids)
+            self._parties_addresses_contacts(to_create, case_ids, debtor_ids, debtors_created)
+            installments = self._installments(to_create, case_ids)
+            if self.job.dry_run:
+                transaction.set_rollback(True)
+            else:
+                self._write_results()
+        if self.job.dry_run:
+            for result in self.results:
+                result.case_id = None
+            self._write_results()
+        self.counts = {
+            "rows": self.rows,
+            "cases_created": sum(r.outcome == RowOutcome.CREATED for r in self.results),
+            "cases_reassigned": sum(r.outcome == RowOutcome.REASSIGNED for r in self.results),
+            "already_present": sum(r.outcome == RowOutcome.DUPLICATE for r in self.results),
+            "debtors_created": len(debtors_created),
+            "installments_created": installments,
+            "errors": sum(r.outcome == RowOutcome.ERROR for r in self.results),
+        }
+        self.counts["cases_created"] += self.counts["cases_reassigned"]
+
+    def _valid_records(self) -> list[CaseRecord]:
+        valid = []
+        for record in self.records.values():
+            self._check_installment_numbers(record)
+            if not record.errors:
+                valid.append(record)
+                continue
+            # A case is written whole or not at all, so a bad row never leaves a case half-read.
+            rows = ", ".join(str(n) for n, _m in record.errors)
+            for number, message in record.errors:
+                self.results.append(ResultRow(number, RowOutcome.ERROR, record.contract, message))
+            self.results.append(
+                ResultRow(
+                    record.row,
+                    RowOutcome.ERROR,
+                    record.contract,
+                    _("Contract %(contract)s not loaded: fix row(s) %(rows)s and load it again.")
+                    % {"contract": record.contract, "rows": rows},
+                )
+            )
+        return valid
+
+    def _check_installment_numbers(self, record: CaseRecord) -> None:
+        seen: dict[int, int] = {}
+        numbered: list[InstallmentRow] = []
+        for position, (row, number, due, amount, method) in enumerate(record.installments, 1):
+            number = number if number is not None else position
+            if number in seen:
+                record.errors.append(
+                    (
+                        row,
+                        _("Row %(row)s: installment %(number)s of contract %(contract)s is "
+                          "already on row %(first)s")
+                        % {"row": row, "number": number, "contract": record.contract,
+                           "first": seen[number]},
+                    )
+                )
+            seen[number] = row
+            numbered.append((row, number, due, amount, method))
+        record.installments = numbered
+
+    def _batches(self, valid: list[CaseRecord]) -> dict[str, Batch]:
+        creditor = self.job.creditor
+        codes = {r.values["batch_code"] for r in valid}
+        batches = {b.code: b for b in Batch.objects.filter(creditor=creditor, code__in=codes)}
+        today = timezone.localdate()
+        for code in sorted(codes - batches.keys()):
+            batches[code] = Batch.objects.create(
+                creditor=creditor, code=code, assigned_on=today, created_job=self.job
+            )
+        return batches
+
+    def _open_cases(self, contracts: list[str]) -> dict[str, tuple[int, int]]:
+        """The creditor's most recent open case per contract: (case id, batch id)."""
+        found: dict[str, tuple[int, int]] = {}
+        for chunk in in_chunks(contracts):
+            latest = (
+                Case.objects.filter(
+                    creditor=self.job.creditor, state=CaseState.OPEN, contract_number__in=chunk
+                )
+                .values("contract_number")
+                .annotate(latest=Max("id"))
+            )
+            ids = [row["latest"] for row in latest]
+            for case in Case.objects.filter(pk__in=ids).values("id", "contract_number", "batch_id"):
+                found[case["contract_number"]] = (case["id"], case["batch_id"])
+        return found
+
+    def _classify(
+        self,
+        valid: list[CaseRecord],
+        batches: dict[str, Batch],
+        earlier: dict[str, tuple[int, int]],
+    ) -> list[CaseRecord]:
+        to_create = []
+        for record in valid:
+            batch = batches[record.values["batch_code"]]
+            previous = earlier.get(record.contract)
+            if previous and previous[1] == batch.pk:
+                self.results.append(
+                    ResultRow(
+                        record.row,
+                        RowOutcome.DUPLICATE,
+                        record.contract,
+                        _("Contract already present in batch %(batch)s: nothing created.")
+                        % {"batch": batch.code},
+                        previous[0],
+                    )
+                )
+                continue
+            to_create.append(record)
+        return to_create
+
+    def _debtors(self, records: list[CaseRecord]) -> tuple[dict[str, int], set[int]]:
+        """Debtor id per contract, merging by tax code across the agency."""
+        tax_codes = {r.values["tax_code"] for r in records if r.values["tax_code"]}
+        by_tax_code: dict[str, int] = {}
+        for chunk in in_chunks(tax_codes):
+            by_tax_code.update(
+                Debtor.objects.filter(tax_code__in=chunk).values_list("tax_code", "id")  # type: ignore[arg-type]
+            )
+        new: dict[str, Debtor] = {}
+        for record in records:
+            key = record.values["tax_code"] or f"#{record.contract}"
+            if key not in by_tax_code and key not in new:
+                new[key] = Debtor(
+                    tax_code=record.values["tax_code"] or None,
+                    name=record.values["debtor_name"] or record.contract,
+                    kind=DebtorKind.COMPANY
+                    if (record.values["tax_code"] or "").isdigit()
+                    else DebtorKind.PERSON,
+                    created_job=self.job,
+                )
+        Debtor.objects.bulk_create(new.values(), batch_size=2000)
+        by_tax_code.update({key: debtor.pk for key, debtor in new.items()})
+        debtor_ids = {
+            r.contract: by_tax_code[r.values["tax_code"] or f"#{r.contract}"] for r in records
+        }
+        return debtor_ids, {d.pk for d in new.values()}
+
+    def _cases(
+        self,
+        records: list[CaseRecord],
+        batches: dict[str, Batch],
+        earlier: dict[str, tuple[int, int]],
+        debtor_ids: dict[str, int],
+    ) -> dict[str, int]:
+        cases = [
+            Case(
+                creditor=self.job.creditor,
+                batch=batches[r.values["batch_code"]],
+                contract_number=r.contract,
+                product=r.values["product"] or "",
+                principal=sum((i[3] for i in r.installments), ZERO),
+                previous_id=earlier[r.contract][0] if r.contract in earlier else None,
+                created_job=self.job,
+            )
+            for r in records
+        ]
+        Case.objects.bulk_create(cases, batch_size=2000)
+        for record, case in zip(records, cases, strict=True):
+            outcome = RowOutcome.REASSIGNED if case.previous_id else RowOutcome.CREATED
+            self.results.append(ResultRow(record.row, outcome, record.contract, "", case.pk))
+        return {r.contract: c.pk for r, c in zip(records, cases, strict=True)}
+
+    def _parties_addresses_contacts(
+        self,
+        records: list[CaseRecord],
+        case_ids: dict[str, int],
+        debtor_ids: dict[str, int],
+        debtors_created: set[int],
+    ) -> None:
+        job_id = self.job.pk
+        insert_rows(
+            CaseParty,
+            ("case_id", "debtor_id", "role"),
+            ((case_ids[r.contract], debtor_ids[r.contract], PartyRole.MAIN) for r in records),
+        )
+        known_debtors = set(debtor_ids.values()) - debtors_created
+        addresses, contacts = self._known_addresses_contacts(known_debtors)
+        new_addresses, new_contacts = [], []
+        for record in records:
+            debtor_id, v = debtor_ids[record.contract], record.values
+            if v["street"] and (debtor_id, v["street"], v["postcode"] or "") not in addresses:
+                addresses.add((debtor_id, v["street"], v["postcode"] or ""))
+                new_addresses.append(
+                    (debtor_id, v["street"], v["postcode"] or "", v["city"] or "",
+                     (v["province"] or "")[:2], "creditor", job_id)
+                )
+            for kind, name in ((ContactKind.PHONE, "phone"), (ContactKind.MOBILE, "mobile"),
+                               (ContactKind.EMAIL, "email")):
+                value = v[name]
+                if value and (debtor_id, kind, value) not in contacts:
+                    contacts.add((debtor_id, kind, value))
+                    new_contacts.append((debtor_id, kind, value, "creditor", job_id))
+        insert_rows(
+            Address,
+            ("debtor_id", "street", "postcode", "city", "province", "source", "created_job_id"),
+            new_addresses,
+        )
+        insert_rows(Contact, ("debtor_id", "kind", "value", "source", "created_job_id"), new_contacts)
+
+    def _known_addresses_contacts(
+        self, debtor_ids: set[int]
+    ) -> tuple[set[tuple[int, str, str]], set[tuple[int, str, str]]]:
+        addresses: set[tuple[int, str, str]] = set()
+        contacts: set[tuple[int, str, str]] = set()
+        for chunk in in_chunks(debtor_ids):
+            addresses.update(
+                Address.objects.filter(debtor_id__in=chunk).values_list(
+                    "debtor_id", "street", "postcode"
+                )
+            )
+            contacts.update(
+                Contact.objects.filter(debtor_id__in=chunk).values_list("debtor_id", "kind", "value")
+            )
+        return addresses, contacts
+
+    def _installments(self, records: list[CaseRecord], case_ids: dict[str, int]) -> int:
+        job_id = self.job.pk
+        return insert_rows(
+            Installment,
+            ("case_id", "number", "due_date", "amount", "payment_method", "status", "fees",
+             "created_job_id"),
+            (
+                (case_ids[r.contract], number, due, amount, method, InstallmentStatus.DUE, ZERO,
+                 job_id)
+                for r in records
+                for (_row, number, due, amount, method) in r.installments
+            ),
+        )
+
+    def _write_results(self) -> None:
+        job_id = self.job.pk
+        insert_rows(
+            ImportRow,
+            ("job_id", "number", "outcome", "contract_number", "message", "case_id",
+             "payment_method", "previous_status"),
+            (
+                (job_id, r.number, r.outcome, r.contract, r.message, r.case_id, "", "")
+                for r in sorted(self.results, key=lambda r: r.number)
+            ),
+        )

@@ -1,0 +1,81 @@
+"""The canonical fields a layout can map a creditor's columns to, per kind of file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from imports import parsers
+from imports.models import ImportKind
+from imports.readers import Cell
+
+
+def _upper_text(value: Cell) -> str:
+    return parsers.parse_text(value).upper()
+
+
+def _optional_text(value: Cell) -> str:
+    return "" if value is None else parsers.parse_text(value)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A canonical field: how a cell becomes its value, and whether a row may leave it empty."""
+
+    name: str
+    label: Promise
+    parse: Callable[[Cell], Any]
+    blank_ok: bool = False
+    identifier: bool = False
+    coded: bool = False
+
+
+def _spec(*specs: FieldSpec) -> dict[str, FieldSpec]:
+    return {spec.name: spec for spec in specs}
+
+
+CONTRACT = FieldSpec("contract_number", _("Contract number"), parsers.parse_text, identifier=True)
+DEBTOR_NAME = FieldSpec("debtor_name", _("Debtor name"), parsers.parse_text, blank_ok=True)
+TAX_CODE = FieldSpec("tax_code", _("Tax code"), _upper_text, blank_ok=True)
+INSTALLMENT_NUMBER = FieldSpec(
+    "installment_number", _("Installment number"), parsers.parse_integer, blank_ok=True
+)
+DUE_DATE = FieldSpec("due_date", _("Due date"), parsers.parse_date)
+AMOUNT = FieldSpec("amount", _("Installment amount"), parsers.parse_amount)
+PAYMENT_METHOD = FieldSpec("payment_method", _("Payment method"), _upper_text, coded=True)
+
+FIELDS: dict[str, dict[str, FieldSpec]] = {
+    ImportKind.ACQUISITION: _spec(
+        FieldSpec("batch_code", _("Batch"), parsers.parse_text),
+        CONTRACT,
+        DEBTOR_NAME,
+        TAX_CODE,
+        FieldSpec("street", _("Address"), _optional_text, blank_ok=True),
+        FieldSpec("postcode", _("Postcode"), parsers.parse_postcode, blank_ok=True),
+        FieldSpec("city", _("City"), _optional_text, blank_ok=True),
+        FieldSpec("province", _("Province"), _upper_text, blank_ok=True),
+        FieldSpec("phone", _("Phone"), _optional_text, blank_ok=True),
+        FieldSpec("mobile", _("Mobile"), _optional_text, blank_ok=True),
+        FieldSpec("email", _("E-mail"), _optional_text, blank_ok=True),
+        FieldSpec("product", _("Product"), _optional_text, blank_ok=True),
+        INSTALLMENT_NUMBER,
+        DUE_DATE,
+        AMOUNT,
+        PAYMENT_METHOD,
+    ),
+    ImportKind.UNPAID: _spec(
+        CONTRACT,
+        DEBTOR_NAME,
+        TAX_CODE,
+        INSTALLMENT_NUMBER,
+        DUE_DATE,
+        AMOUNT,
+        PAYMENT_METHOD,
+        FieldSpec("unpaid_on", _("Unpaid on"), parsers.parse_date, blank_ok=True),
+        FieldSpec("fees", _("Protest fees"), parsers.parse_amount, blank_ok=True),
+    ),
+}

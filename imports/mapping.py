@@ -1,0 +1,110 @@
+"""Map a file's columns to canonical fields by the layout, and parse each row's cells."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from cases.models import PaymentMethod
+from imports import parsers
+from imports.fields import FIELDS, FieldSpec
+from imports.models import Layout
+from imports.readers import Cell, normalise_header
+
+
+class LayoutError(Exception):
+    """The file does not fit the layout as a whole (a required column is missing)."""
+
+
+@dataclass(frozen=True)
+class Binding:
+    spec: FieldSpec
+    index: int
+    header: str
+    width: int | None
+    codes: dict[str, str] = field(default_factory=dict)
+
+
+class RowParser:
+    """Parses the cells of one row into canonical values, collecting every cell's error."""
+
+    def __init__(self, layout: Layout, headers: Sequence[str]) -> None:
+        specs = FIELDS[layout.kind]
+        positions = {normalise_header(h): i for i, h in reversed(list(enumerate(headers))) if h}
+        self.bindings: dict[str, Binding] = {}
+        missing: list[str] = []
+        for name, column in layout.columns.items():
+            names = [column["header"], *column.get("aliases", [])]
+            index = next(
+                (positions[n] for n in map(normalise_header, names) if n in positions), None
+            )
+            if index is None:
+                if not column.get("optional"):
+                    missing.append(column["header"])
+                continue
+            codes = {k.upper(): v for k, v in layout.value_maps.get(name, {}).items()}
+            self.bindings[name] = Binding(
+                specs[name], index, headers[index], column.get("width"), codes
+            )
+        if missing:
+            raise LayoutError(
+                _(
+                    "The file does not fit the layout “%(layout)s”: column(s) %(missing)s "
+                    "not found. Columns in the file: %(found)s."
+                )
+                % {
+                    "layout": layout.name,
+                    "missing": ", ".join(missing),
+                    "found": ", ".join(h for h in headers if h) or _("none"),
+                }
+            )
+
+    def has(self, name: str) -> bool:
+        return name in self.bindings
+
+    def parse(
+        self, cells: Sequence[Cell], names: Iterable[str]
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Parse the named fields of a row; errors read "column X: message"."""
+        values: dict[str, Any] = {}
+        errors: list[str] = []
+        for name in names:
+            binding = self.bindings.get(name)
+            if binding is None:
+                values[name] = None
+                continue
+            cell = cells[binding.index] if binding.index < len(cells) else None
+            try:
+                values[name] = self._parse_cell(binding, cell)
+            except parsers.FieldError as exc:
+                errors.append(
+                    _("column %(column)s: %(message)s")
+                    % {"column": binding.header, "message": exc}
+                )
+        return values, errors
+
+    def _parse_cell(self, binding: Binding, cell: Cell) -> Any:
+        spec = binding.spec
+        if cell is None:
+            if spec.blank_ok:
+                return None
+            raise parsers.FieldError(_("the value is missing"))
+        if spec.identifier:
+            return parsers.parse_identifier(cell, width=binding.width)
+        value = spec.parse(cell)
+        if spec.coded:
+            value = binding.codes.get(value, value)
+            if value not in PaymentMethod.values:
+                raise parsers.FieldError(
+                    _("'%(code)s' is not a known payment method (%(known)s); map it in the layout")
+                    % {"code": cell, "known": ", ".join(PaymentMethod.values)}
+                )
+        return value
+
+
+def row_error(number: int, errors: list[str]) -> str:
+    """One message for a row's errors: "Row 12, column Importo: '12,3,4' is not an amount"."""
+    return "; ".join(_("Row %(row)s, %(error)s") % {"row": number, "error": e} for e in errors)

@@ -1,0 +1,62 @@
+"""Built-in layouts, present in every installation right after `migrate`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PAYMENT_CODES = {"RID": "SDD", "BOLLETTINO": "BOL", "BONIFICO": "BON", "CARTA": "CAR"}
+
+PRESETS: list[dict[str, Any]] = [
+    {
+        "slug": "compass-affido",
+        "name": "Compass — affido (portafoglio)",
+        "kind": "acquisition",
+        "description": "Compass Banca portfolio: one row per installment, case fields repeated.",
+        "columns": {
+            "batch_code": {"header": "LOTTO"},
+            "contract_number": {"header": "NUM_PRATICA", "width": 10},
+            "debtor_name": {"header": "COGNOME_NOME"},
+            "tax_code": {"header": "COD_FISCALE"},
+            "street": {"header": "INDIRIZZO"},
+            "postcode": {"header": "CAP"},
+            "city": {"header": "COMUNE"},
+            "province": {"header": "PROVINCIA"},
+            "phone": {"header": "TELEFONO", "optional": True},
+            "mobile": {"header": "CELLULARE", "optional": True},
+            "email": {"header": "EMAIL", "optional": True},
+            "product": {"header": "PRODOTTO", "optional": True},
+            "installment_number": {"header": "NUM_RATA"},
+            "due_date": {"header": "DATA_SCADENZA"},
+            "amount": {"header": "IMPORTO_RATA"},
+            "payment_method": {"header": "MOD_PAGAMENTO"},
+        },
+        "value_maps": {"payment_method": PAYMENT_CODES},
+    },
+    {
+        "slug": "compass-insoluti",
+        "name": "Compass — insoluti",
+        "kind": "unpaid",
+        "description": "Compass Banca unpaid installments with protest fees.",
+        "columns": {
+            "contract_number": {"header": "NUM_PRATICA", "width": 10},
+            "debtor_name": {"header": "NOMINATIVO", "optional": True},
+            "tax_code": {"header": "COD_FISCALE", "optional": True},
+            "installment_number": {"header": "NUM_RATA", "optional": True},
+            "due_date": {"header": "DATA_SCADENZA"},
+            "amount": {"header": "IMPORTO_RATA"},
+            "payment_method": {"header": "MOD_PAGAMENTO"},
+            "unpaid_on": {"header": "DATA_INSOLUTO", "optional": True},
+            "fees": {"header": "SPESE_PROTESTO", "aliases": ["SPESE"], "optional": True},
+        },
+        "value_maps": {"payment_method": PAYMENT_CODES},
+    },
+]
+
+
+def install_presets(layout_model: Any) -> None:
+    """Create or refresh the built-in layouts; works with the historical model in migrations."""
+    for preset in PRESETS:
+        values = {k: v for k, v in preset.items() if k != "slug"}
+        layout_model.objects.update_or_create(
+            slug=preset["slug"], defaults={**values, "is_preset": True, "creditor": None}
+        )

@@ -1,0 +1,192 @@
+"""Submitting creditor files and running import jobs: store, read, map, match, apply, report."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any, Protocol
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from creditors.models import Creditor
+from imports.acquisition import AcquisitionImporter
+from imports.mapping import LayoutError, RowParser
+from imports.models import ImportJob, ImportKind, JobStatus, Layout
+from imports.readers import ReadError, open_table
+from imports.unpaid import UnpaidImporter
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 5000
+
+
+class Importer(Protocol):
+    counts: dict[str, Any]
+
+    def read(self, rows: Any, progress: Any) -> None: ...
+
+    def apply(self) -> None: ...
+
+
+IMPORTERS: dict[str, type[AcquisitionImporter] | type[UnpaidImporter]] = {
+    ImportKind.ACQUISITION: AcquisitionImporter,
+    ImportKind.UNPAID: UnpaidImporter,
+}
+
+
+class SubmitError(Exception):
+    """The upload was refused before any processing; the message says why."""
+
+
+def previous_application(job: ImportJob) -> ImportJob | None:
+    """The earlier job that applied the same bytes for the same creditor and layout."""
+    return (
+        ImportJob.objects.filter(
+            creditor=job.creditor,
+            layout=job.layout,
+            sha256=job.sha256,
+            dry_run=False,
+            status=JobStatus.DONE,
+        )
+        .exclude(pk=job.pk)
+        .order_by("created_at")
+        .first()
+    )
+
+
+def already_applied_message(earlier: ImportJob) -> str:
+    return _(
+        "This file was already applied by job #%(job)s on %(when)s: nothing was applied again."
+    ) % {"job": earlier.pk, "when": timezone.localtime(earlier.created_at).strftime("%d/%m/%Y %H:%M")}
+
+
+def submit_import(
+    *,
+    user: User | None,
+    creditor: Creditor,
+    layout: Layout,
+    name: str,
+    data: bytes,
+    dry_run: bool = False,
+) -> ImportJob:
+    """Store the uploaded bytes with their SHA-256 and queue a job, unless already applied."""
+    if not data:
+        raise SubmitError(_("The file “%(name)s” is empty.") % {"name": name})
+    if layout.creditor_id not in (None, creditor.pk):
+        raise SubmitError(_("The layout “%(layout)s” belongs to another creditor.") % {"layout": layout})
+    job = ImportJob(
+        creditor=creditor,
+        layout=layout,
+        kind=layout.kind,
+        original_name=name[:255],
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        dry_run=dry_run,
+        created_by=user,
+    )
+    job.file.save(name, ContentFile(data), save=False)
+    earlier = None if dry_run else previous_application(job)
+    if earlier is not None:
+        job.status = JobStatus.ALREADY_APPLIED
+        job.duplicate_of = earlier
+        job.error = already_applied_message(earlier)
+        job.finished_at = timezone.now()
+    job.save()
+    logger.info("import job %s submitted kind=%s size=%s", job.pk, job.kind, job.size)
+    return job
+
+
+def enqueue_import(job: ImportJob) -> None:
+    """Hand the job to the background worker once the upload is committed."""
+    from imports.tasks import process_import_job
+
+    if job.status == JobStatus.QUEUED:
+        transaction.on_commit(lambda: process_import_job.enqueue(job.pk))
+
+
+def run_import(job_id: int) -> ImportJob:
+    """Process one queued job: read every row, then apply everything in one transaction.
+
+    Nothing is applied when any step fails: the job ends failed with a message the user can
+    act on, and the database is as it was.
+    """
+    claimed = ImportJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.READING, started_at=timezone.now()
+    )
+    job = ImportJob.objects.select_related("layout", "creditor").get(pk=job_id)
+    if not claimed:
+        logger.warning("import job %s not queued (status %s); skipped", job.pk, job.status)
+        return job
+    try:
+        counts = _process(job)
+    except (ReadError, LayoutError) as exc:
+        _fail(job, str(exc))
+    except Exception:
+        logger.exception("import job %s failed", job.pk)
+        _fail(job, _("The file could not be processed because of an internal error; nothing "
+                     "was applied. The administrator can find the details in the log."))
+    else:
+        job.counts = counts
+        job.status = JobStatus.DONE
+        job.finished_at = timezone.now()
+        job.save(update_fields=["counts", "status", "finished_at", "rows_done"])
+        logger.info("import job %s done: %s", job.pk, counts)
+    return job
+
+
+def _process(job: ImportJob) -> dict[str, Any]:
+    data = job.file.read()
+    job.file.close()
+    layout = job.layout
+    expected = [c["header"] for c in layout.columns.values()]
+    table = open_table(data, job.original_name, expected_headers=expected, sheet=layout.sheet or None)
+    parser = RowParser(layout, table.headers)
+    job.detected_format = {
+        "kind": table.format.kind,
+        "encoding": table.format.encoding,
+        "delimiter": table.format.delimiter,
+        "sheet": table.format.sheet,
+        "header_row": table.format.header_row,
+        "headers": table.headers,
+    }
+    job.rows_total = _estimate_rows(data, table.format.kind)
+    job.save(update_fields=["detected_format", "rows_total"])
+
+    importer = IMPORTERS[job.kind](job, parser)
+    importer.read(table.rows, lambda n: _progress(job, n))
+    if importer.rows == 0:
+        raise ReadError(_("The file has a header but no rows."))
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.APPLYING, rows_done=importer.rows)
+    job.rows_done = importer.rows
+    with transaction.atomic():
+        # A second upload of the same bytes may have been applied while this one was read.
+        earlier = None if job.dry_run else previous_application(job)
+        if earlier is not None:
+            raise ReadError(already_applied_message(earlier))
+        importer.apply()
+    return importer.counts
+
+
+def _progress(job: ImportJob, rows_done: int) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(rows_done=rows_done)
+
+
+def _estimate_rows(data: bytes, kind: str) -> int:
+    if kind == "csv":
+        return max(data.count(b"\n"), data.count(b"\r")) or 1
+    return 0
+
+
+def _fail(job: ImportJob, message: str) -> None:
+    job.rows.all().delete()
+    job.status = JobStatus.FAILED
+    job.error = message
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "error", "finished_at"])
+    logger.warning("import job %s failed", job.pk)
+
+
