@@ -71,7 +71,9 @@ class CaseQuerySet(models.QuerySet["Case"]):
         )
         money = models.DecimalField(**MONEY)
         return self.annotate(
-            total_requested=Coalesce(Subquery(unpaid, output_field=money), Value(ZERO), output_field=money)
+            total_requested=Coalesce(
+                Subquery(unpaid, output_field=money), Value(ZERO), output_field=money
+            )
             + F("other_charges")
             - Coalesce(Subquery(paid, output_field=money), Value(ZERO), output_field=money)
         )
@@ -312,5 +314,3 @@ class Note(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("note")
         verbose_name_plural = _("notes")
-
-

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, TypeVar
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 T = TypeVar("T")
 
@@ -30,11 +30,30 @@ def insert_rows(
     quote = connection.ops.quote_name
     columns = ", ".join(quote(opts.get_field(name).column) for name in fields)  # type: ignore[union-attr]
     placeholders = ", ".join(["%s"] * len(fields))
+    if connection.vendor == "postgresql":
+        return _copy_rows(f"COPY {quote(opts.db_table)} ({columns}) FROM STDIN", rows, batch_size)
     sql = f"INSERT INTO {quote(opts.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
     inserted = 0
-    with connection.cursor() as cursor:
+    # One transaction per call: outside one, SQLite would commit every row on its own.
+    with transaction.atomic(), connection.cursor() as cursor:
         for chunk in chunked(rows, batch_size):
             cursor.executemany(sql, chunk)
+            inserted += len(chunk)
+    return inserted
+
+
+def _copy_rows(statement: str, rows: Iterable[Sequence[Any]], batch_size: int) -> int:
+    """PostgreSQL's COPY loads rows several times faster than INSERT statements.
+
+    Rows are taken a chunk at a time before each COPY, since they may come from a query on
+    this same connection, which cannot run while a COPY is open.
+    """
+    inserted = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        for chunk in chunked(rows, batch_size * 4):
+            with cursor.cursor.copy(statement) as copy:
+                for row in chunk:
+                    copy.write_row(row)
             inserted += len(chunk)
     return inserted
 
@@ -42,3 +61,13 @@ def insert_rows(
 def in_chunks(values: Iterable[T], size: int = 2000) -> Iterator[list[T]]:
     """Split values for `field__in` lookups, which databases limit in parameters."""
     return chunked(values, size)
+
+
+def refresh_statistics(*tables: type[models.Model]) -> None:
+    """Let PostgreSQL's planner see rows just bulk-loaded; with the statistics of an empty
+    table it would pick nested scans for the matching joins."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in tables:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")

@@ -64,9 +64,7 @@ class Batch(models.Model):
     commission_rate = models.DecimalField(
         _("commission rate (%)"), max_digits=5, decimal_places=2, null=True, blank=True
     )
-    state = models.CharField(
-        _("state"), max_length=10, choices=BatchState, default=BatchState.OPEN
-    )
+    state = models.CharField(_("state"), max_length=10, choices=BatchState, default=BatchState.OPEN)
     created_job = models.ForeignKey(
         "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import (
+    ZERO,
     Address,
     Case,
     CaseParty,
@@ -27,9 +28,8 @@ from cases.models import (
     Installment,
     InstallmentStatus,
     PartyRole,
-    ZERO,
 )
-from core.bulk import in_chunks, insert_rows
+from core.bulk import in_chunks, insert_rows, refresh_statistics
 from creditors.models import Batch
 from imports.mapping import RowParser, row_error
 from imports.models import ImportJob, ImportRow, RowOutcome
@@ -94,7 +94,9 @@ class AcquisitionImporter:
                 progress(self.rows)
             values, errors = self.parser.parse(cells, ("contract_number",))
             if errors:
-                self.results.append(ResultRow(number, RowOutcome.ERROR, "", row_error(number, errors)))
+                self.results.append(
+                    ResultRow(number, RowOutcome.ERROR, "", row_error(number, errors))
+                )
                 continue
             contract = values["contract_number"]
             record = self.records.get(contract)
@@ -134,6 +136,7 @@ class AcquisitionImporter:
             case_ids = self._cases(to_create, batches, earlier, debtor_ids)
             self._parties_addresses_contacts(to_create, case_ids, debtor_ids, debtors_created)
             installments = self._installments(to_create, case_ids)
+            refresh_statistics(Case, Installment, Debtor)
             if self.job.dry_run:
                 transaction.set_rollback(True)
             else:
@@ -184,10 +187,16 @@ class AcquisitionImporter:
                 record.errors.append(
                     (
                         row,
-                        _("Row %(row)s: installment %(number)s of contract %(contract)s is "
-                          "already on row %(first)s")
-                        % {"row": row, "number": number, "contract": record.contract,
-                           "first": seen[number]},
+                        _(
+                            "Row %(row)s: installment %(number)s of contract %(contract)s is "
+                            "already on row %(first)s"
+                        )
+                        % {
+                            "row": row,
+                            "number": number,
+                            "contract": record.contract,
+                            "first": seen[number],
+                        },
                     )
                 )
             seen[number] = row
@@ -319,11 +328,21 @@ class AcquisitionImporter:
             if v["street"] and (debtor_id, v["street"], v["postcode"] or "") not in addresses:
                 addresses.add((debtor_id, v["street"], v["postcode"] or ""))
                 new_addresses.append(
-                    (debtor_id, v["street"], v["postcode"] or "", v["city"] or "",
-                     (v["province"] or "")[:2], "creditor", job_id)
+                    (
+                        debtor_id,
+                        v["street"],
+                        v["postcode"] or "",
+                        v["city"] or "",
+                        (v["province"] or "")[:2],
+                        "creditor",
+                        job_id,
+                    )
                 )
-            for kind, name in ((ContactKind.PHONE, "phone"), (ContactKind.MOBILE, "mobile"),
-                               (ContactKind.EMAIL, "email")):
+            for kind, name in (
+                (ContactKind.PHONE, "phone"),
+                (ContactKind.MOBILE, "mobile"),
+                (ContactKind.EMAIL, "email"),
+            ):
                 value = v[name]
                 if value and (debtor_id, kind, value) not in contacts:
                     contacts.add((debtor_id, kind, value))
@@ -333,7 +352,9 @@ class AcquisitionImporter:
             ("debtor_id", "street", "postcode", "city", "province", "source", "created_job_id"),
             new_addresses,
         )
-        insert_rows(Contact, ("debtor_id", "kind", "value", "source", "created_job_id"), new_contacts)
+        insert_rows(
+            Contact, ("debtor_id", "kind", "value", "source", "created_job_id"), new_contacts
+        )
 
     def _known_addresses_contacts(
         self, debtor_ids: set[int]
@@ -347,7 +368,9 @@ class AcquisitionImporter:
                 )
             )
             contacts.update(
-                Contact.objects.filter(debtor_id__in=chunk).values_list("debtor_id", "kind", "value")
+                Contact.objects.filter(debtor_id__in=chunk).values_list(
+                    "debtor_id", "kind", "value"
+                )
             )
         return addresses, contacts
 
@@ -355,11 +378,27 @@ class AcquisitionImporter:
         job_id = self.job.pk
         return insert_rows(
             Installment,
-            ("case_id", "number", "due_date", "amount", "payment_method", "status", "fees",
-             "created_job_id"),
             (
-                (case_ids[r.contract], number, due, amount, method, InstallmentStatus.DUE, ZERO,
-                 job_id)
+                "case_id",
+                "number",
+                "due_date",
+                "amount",
+                "payment_method",
+                "status",
+                "fees",
+                "created_job_id",
+            ),
+            (
+                (
+                    case_ids[r.contract],
+                    number,
+                    due,
+                    amount,
+                    method,
+                    InstallmentStatus.DUE,
+                    ZERO,
+                    job_id,
+                )
                 for r in records
                 for (_row, number, due, amount, method) in r.installments
             ),
@@ -369,8 +408,16 @@ class AcquisitionImporter:
         job_id = self.job.pk
         insert_rows(
             ImportRow,
-            ("job_id", "number", "outcome", "contract_number", "message", "case_id",
-             "payment_method", "previous_status"),
+            (
+                "job_id",
+                "number",
+                "outcome",
+                "contract_number",
+                "message",
+                "case_id",
+                "payment_method",
+                "previous_status",
+            ),
             (
                 (job_id, r.number, r.outcome, r.contract, r.message, r.case_id, "", "")
                 for r in sorted(self.results, key=lambda r: r.number)

@@ -14,6 +14,8 @@ from imports.fields import FIELDS, FieldSpec
 from imports.models import Layout
 from imports.readers import Cell, normalise_header
 
+PAYMENT_METHODS = frozenset(PaymentMethod.values)
+
 
 class LayoutError(Exception):
     """The file does not fit the layout as a whole (a required column is missing)."""
@@ -36,7 +38,9 @@ class RowParser:
         positions = {normalise_header(h): i for i, h in reversed(list(enumerate(headers))) if h}
         self.bindings: dict[str, Binding] = {}
         missing: list[str] = []
-        for name, column in layout.columns.items():
+        # In the canonical order: PostgreSQL's jsonb does not keep the layout's key order.
+        for name in (name for name in specs if name in layout.columns):
+            column = layout.columns[name]
             names = [column["header"], *column.get("aliases", [])]
             index = next(
                 (positions[n] for n in map(normalise_header, names) if n in positions), None
@@ -81,8 +85,7 @@ class RowParser:
                 values[name] = self._parse_cell(binding, cell)
             except parsers.FieldError as exc:
                 errors.append(
-                    _("column %(column)s: %(message)s")
-                    % {"column": binding.header, "message": exc}
+                    _("column %(column)s: %(message)s") % {"column": binding.header, "message": exc}
                 )
         return values, errors
 
@@ -97,7 +100,7 @@ class RowParser:
         value = spec.parse(cell)
         if spec.coded:
             value = binding.codes.get(value, value)
-            if value not in PaymentMethod.values:
+            if value not in PAYMENT_METHODS:
                 raise parsers.FieldError(
                     _("'%(code)s' is not a known payment method (%(known)s); map it in the layout")
                     % {"code": cell, "known": ", ".join(PaymentMethod.values)}

@@ -172,6 +172,8 @@ class ImportRow(models.Model):
         indexes = [
             models.Index(fields=["job", "outcome"]),
             models.Index(fields=["job", "contract_number"]),
+            # Duplicates within a file and the installments to update are found by this key.
+            models.Index(fields=["job", "installment", "number"]),
         ]
 
     def __str__(self) -> str:

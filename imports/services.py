@@ -61,7 +61,10 @@ def previous_application(job: ImportJob) -> ImportJob | None:
 def already_applied_message(earlier: ImportJob) -> str:
     return _(
         "This file was already applied by job #%(job)s on %(when)s: nothing was applied again."
-    ) % {"job": earlier.pk, "when": timezone.localtime(earlier.created_at).strftime("%d/%m/%Y %H:%M")}
+    ) % {
+        "job": earlier.pk,
+        "when": timezone.localtime(earlier.created_at).strftime("%d/%m/%Y %H:%M"),
+    }
 
 
 def submit_import(
@@ -77,7 +80,9 @@ def submit_import(
     if not data:
         raise SubmitError(_("The file “%(name)s” is empty.") % {"name": name})
     if layout.creditor_id not in (None, creditor.pk):
-        raise SubmitError(_("The layout “%(layout)s” belongs to another creditor.") % {"layout": layout})
+        raise SubmitError(
+            _("The layout “%(layout)s” belongs to another creditor.") % {"layout": layout}
+        )
     job = ImportJob(
         creditor=creditor,
         layout=layout,
@@ -127,8 +132,13 @@ def run_import(job_id: int) -> ImportJob:
         _fail(job, str(exc))
     except Exception:
         logger.exception("import job %s failed", job.pk)
-        _fail(job, _("The file could not be processed because of an internal error; nothing "
-                     "was applied. The administrator can find the details in the log."))
+        _fail(
+            job,
+            _(
+                "The file could not be processed because of an internal error; nothing "
+                "was applied. The administrator can find the details in the log."
+            ),
+        )
     else:
         job.counts = counts
         job.status = JobStatus.DONE
@@ -143,7 +153,9 @@ def _process(job: ImportJob) -> dict[str, Any]:
     job.file.close()
     layout = job.layout
     expected = [c["header"] for c in layout.columns.values()]
-    table = open_table(data, job.original_name, expected_headers=expected, sheet=layout.sheet or None)
+    table = open_table(
+        data, job.original_name, expected_headers=expected, sheet=layout.sheet or None
+    )
     parser = RowParser(layout, table.headers)
     job.detected_format = {
         "kind": table.format.kind,
@@ -188,5 +200,3 @@ def _fail(job: ImportJob, message: str) -> None:
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "error", "finished_at"])
     logger.warning("import job %s failed", job.pk)
-
-

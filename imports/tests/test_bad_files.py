@@ -111,7 +111,7 @@ def test_a_csv_cut_in_the_middle_of_a_row_fails_and_changes_nothing(portfolio: C
 
     assert job.status == JobStatus.FAILED
     assert job.error == (
-        "The file ends in the middle of row 3 (5 of 10 columns): it looks cut off. "
+        "The file ends in the middle of row 3 (8 of 10 columns): it looks cut off. "
         "Nothing was applied; send the complete file."
     )
     assert_nothing_changed()

@@ -41,8 +41,14 @@ class Command(BaseCommand):
             "compass-insoluti",
             "demo_insoluti.csv",
             lambda stream: samplegen.write_insoluti_csv(
-                loaded, stream, found=40, amount_mismatch=3, due_date_mismatch=3,
-                payment_method_mismatch=3, contract_not_found=3, duplicates=2,
+                loaded,
+                stream,
+                found=40,
+                amount_mismatch=3,
+                due_date_mismatch=3,
+                payment_method_mismatch=3,
+                contract_not_found=3,
+                duplicates=2,
             ),
         )
 
@@ -56,8 +62,14 @@ class Command(BaseCommand):
             fresh.write_csv(stream)
         with (examples / "compass_insoluti_esempio.csv").open("wb") as stream:
             samplegen.write_insoluti_csv(
-                fresh, stream, found=60, amount_mismatch=5, due_date_mismatch=5,
-                payment_method_mismatch=5, contract_not_found=5, installment_not_found=2,
+                fresh,
+                stream,
+                found=60,
+                amount_mismatch=5,
+                due_date_mismatch=5,
+                payment_method_mismatch=5,
+                contract_not_found=5,
+                installment_not_found=2,
                 duplicates=3,
             )
         self.stdout.write(f"Demo data ready. Example files to upload: {examples}")

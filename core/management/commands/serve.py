@@ -15,9 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        worker = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
-            [sys.executable, "manage.py", "db_worker", "--interval", "0.5"]
-        )
+        worker = subprocess.Popen([sys.executable, "manage.py", "db_worker", "--interval", "0.5"])
         try:
             call_command("runserver", options["addrport"], use_reloader=False)
         finally:

@@ -1,0 +1,187 @@
+"""Pages to upload creditor files and follow their jobs; each view calls one service and answers."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from typing import IO, Any, cast
+
+from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import DetailView, FormView
+from django_filters.views import FilterView
+from django_tables2 import RequestConfig, SingleTableMixin
+
+from accounts.models import User
+from imports.filters import ImportJobFilterSet, ImportRowFilterSet
+from imports.forms import ImportUploadForm
+from imports.models import ImportJob, ImportKind, JobStatus
+from imports.reports import (
+    outcome_counts,
+    report_filename,
+    report_rows,
+    summary_cards,
+    write_rows_csv,
+    write_rows_xlsx,
+)
+from imports.services import SubmitError, enqueue_import, submit_import
+from imports.tables import (
+    STATUS_TONES,
+    AcquisitionRowTable,
+    ImportJobTable,
+    UnpaidRowTable,
+)
+
+ROWS_PER_PAGE = 50
+JOBS_PER_PAGE = 25
+# Reports are built in memory up to this size, then in a temporary file.
+SPOOL_BYTES = 16 * 1024 * 1024
+DOWNLOADS: dict[str, tuple[Callable[[ImportJob, IO[bytes]], None], str]] = {
+    "xlsx": (
+        write_rows_xlsx,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    "csv": (write_rows_csv, "text/csv; charset=utf-8"),
+}
+
+
+def current_user(request: HttpRequest) -> User:
+    # Every view here requires a login, so the user is never anonymous.
+    return cast(User, request.user)
+
+
+class VisibleJobMixin(LoginRequiredMixin):
+    """Jobs of creditors the user may not see do not exist for them: 404, never 403."""
+
+    request: HttpRequest
+
+    def get_queryset(self) -> Any:
+        return ImportJob.objects.visible_to(current_user(self.request)).select_related(
+            "creditor", "layout", "created_by", "duplicate_of"
+        )
+
+    def get_job(self, pk: int) -> ImportJob:
+        return cast(ImportJob, get_object_or_404(self.get_queryset(), pk=pk))
+
+
+class ImportUploadView(LoginRequiredMixin, UserPassesTestMixin, FormView[ImportUploadForm]):
+    template_name = "imports/upload.html"
+    form_class = ImportUploadForm
+
+    def test_func(self) -> bool:
+        return current_user(self.request).can_import
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        kwargs.update(user=current_user(self.request), kind=self.kwargs["kind"])
+        if self.request.method == "GET":
+            # The page reloads the layouts when the creditor changes, asking with ?creditor=.
+            kwargs["initial"] = {"creditor": self.request.GET.get("creditor")}
+        return kwargs
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        kind = ImportKind(self.kwargs["kind"])
+        return super().get_context_data(kind=kind, title=kind.label, **kwargs)
+
+    def form_valid(self, form: ImportUploadForm) -> HttpResponse:
+        data = form.cleaned_data
+        upload = data["file"]
+        try:
+            job = submit_import(
+                user=current_user(self.request),
+                creditor=data["creditor"],
+                layout=data["layout"],
+                name=upload.name,
+                data=upload.read(),
+                dry_run=data["dry_run"],
+            )
+        except SubmitError as exc:
+            form.add_error(None, str(exc))
+            return self.form_invalid(form)
+        enqueue_import(job)
+        return redirect("imports:job", pk=job.pk)
+
+
+class ImportJobListView(LoginRequiredMixin, SingleTableMixin, FilterView):
+    template_name = "imports/job_list.html"
+    table_class = ImportJobTable
+    filterset_class = ImportJobFilterSet
+    table_pagination = {"per_page": JOBS_PER_PAGE}
+
+    def get_queryset(self) -> Any:
+        return ImportJob.objects.visible_to(current_user(self.request)).select_related(
+            "creditor", "created_by"
+        )
+
+
+class ImportJobDetailView(VisibleJobMixin, DetailView[ImportJob]):
+    template_name = "imports/job_detail.html"
+    context_object_name = "job"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        job: ImportJob = self.object
+        context["status_tone"] = STATUS_TONES.get(JobStatus(job.status), "secondary")
+        if job.status == JobStatus.DONE:
+            context.update(self.results(job))
+        return context
+
+    def results(self, job: ImportJob) -> dict[str, Any]:
+        filterset = ImportRowFilterSet(self.request.GET, queryset=report_rows(job))
+        table_class = UnpaidRowTable if job.kind == ImportKind.UNPAID else AcquisitionRowTable
+        table = table_class(filterset.qs)
+        RequestConfig(self.request, paginate={"per_page": ROWS_PER_PAGE}).configure(table)
+        counts = outcome_counts(job)
+        return {
+            "cards": summary_cards(job),
+            "filter": filterset,
+            "table": table,
+            "outcome_counts": counts,
+            "rows_total": sum(n for _value, _label, n in counts),
+            "selected_outcome": self.request.GET.get("outcome", ""),
+        }
+
+
+class ImportJobProgressView(VisibleJobMixin, DetailView[ImportJob]):
+    """The progress bar the job page polls; once the job ends it asks the page to reload."""
+
+    template_name = "imports/_job_progress.html"
+    context_object_name = "job"
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        response = super().render_to_response(context, **kwargs)
+        if self.object.is_finished:
+            response["HX-Refresh"] = "true"
+        return response
+
+
+class ImportJobDownloadView(VisibleJobMixin, View):
+    """The job's rows with their outcome and reason, as XLSX or CSV."""
+
+    def get(self, request: HttpRequest, pk: int, fmt: str) -> FileResponse:
+        job = self.get_job(pk)
+        write, content_type = DOWNLOADS[fmt]
+        stream = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 -- FileResponse closes it
+        write(job, stream)
+        stream.seek(0)
+        return FileResponse(
+            stream,
+            as_attachment=True,
+            filename=report_filename(job, fmt),
+            content_type=content_type,
+        )
+
+
+class ImportJobFileView(VisibleJobMixin, View):
+    """The bytes the user uploaded, unchanged, under the name they had."""
+
+    def get(self, request: HttpRequest, pk: int) -> FileResponse:
+        job = self.get_job(pk)
+        try:
+            handle = job.file.open("rb")
+        except FileNotFoundError as exc:
+            raise Http404(_("The uploaded file is no longer stored.")) from exc
+        return FileResponse(handle, as_attachment=True, filename=job.original_name)
