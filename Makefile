@@ -24,7 +24,7 @@ run: install
 
 test: install
 	bash scripts/ensure-chromium
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -15,7 +15,15 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 ZERO = Decimal("0.00")
-MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class MoneyField(models.DecimalField):  # type: ignore[type-arg]
+    """Euro amounts: Decimal with two places, up to a trillion."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_digits", 14)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(*args, **kwargs)
 
 
 class DebtorKind(models.TextChoices):
@@ -69,7 +77,7 @@ class CaseQuerySet(models.QuerySet["Case"]):
             .annotate(total=Sum("amount"))
             .values("total")
         )
-        money = models.DecimalField(**MONEY)
+        money = MoneyField()
         return self.annotate(
             total_requested=Coalesce(
                 Subquery(unpaid, output_field=money), Value(ZERO), output_field=money
@@ -89,10 +97,10 @@ class Case(models.Model):
     contract_number = models.CharField(_("contract number"), max_length=64)
     creditor_reference = models.CharField(_("creditor reference"), max_length=64, blank=True)
     product = models.CharField(_("product"), max_length=100, blank=True)
-    principal = models.DecimalField(_("principal"), **MONEY, default=ZERO)
-    interest = models.DecimalField(_("interest"), **MONEY, default=ZERO)
-    charges = models.DecimalField(_("fees assigned"), **MONEY, default=ZERO)
-    other_charges = models.DecimalField(_("other charges"), **MONEY, default=ZERO)
+    principal = MoneyField(_("principal"), default=ZERO)
+    interest = MoneyField(_("interest"), default=ZERO)
+    charges = MoneyField(_("fees assigned"), default=ZERO)
+    other_charges = MoneyField(_("other charges"), default=ZERO)
     state = models.CharField(_("state"), max_length=10, choices=CaseState, default=CaseState.OPEN)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -156,6 +164,9 @@ class CaseParty(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["case", "debtor", "role"], name="caseparty_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}: {self.debtor_id} on case {self.case_id}"
 
 
 class Source(models.TextChoices):
@@ -234,14 +245,14 @@ class Installment(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="installments")
     number = models.PositiveIntegerField(_("number"))
     due_date = models.DateField(_("due date"))
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = MoneyField(_("amount"))
     payment_method = models.CharField(
         _("payment method"), max_length=3, choices=PaymentMethod, default=PaymentMethod.SDD
     )
     status = models.CharField(
         _("status"), max_length=10, choices=InstallmentStatus, default=InstallmentStatus.DUE
     )
-    fees = models.DecimalField(_("fees"), **MONEY, default=ZERO)
+    fees = MoneyField(_("fees"), default=ZERO)
     unpaid_on = models.DateField(_("unpaid on"), null=True, blank=True)
     unpaid_job = models.ForeignKey(
         "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -273,7 +284,7 @@ class Payment(models.Model):
         Installment, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
     )
     paid_on = models.DateField(_("paid on"))
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = MoneyField(_("amount"))
     channel = models.CharField(
         _("channel"), max_length=10, choices=PaymentChannel, default=PaymentChannel.AGENCY
     )
@@ -281,13 +292,16 @@ class Payment(models.Model):
     commission_rate = models.DecimalField(
         _("commission rate (%)"), max_digits=5, decimal_places=2, null=True, blank=True
     )
-    commission = models.DecimalField(_("commission"), **MONEY, null=True, blank=True)
+    commission = MoneyField(_("commission"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-paid_on"]
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
+
+    def __str__(self) -> str:
+        return f"{self.paid_on:%d/%m/%Y} {self.amount}"
 
 
 class NoteKind(models.TextChoices):
@@ -314,3 +328,6 @@ class Note(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("note")
         verbose_name_plural = _("notes")
+
+    def __str__(self) -> str:
+        return self.text[:60]

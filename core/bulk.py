@@ -28,7 +28,7 @@ def insert_rows(
     """Insert plain tuples into the model's table; returns the number of rows inserted."""
     opts = model._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(opts.get_field(name).column) for name in fields)  # type: ignore[union-attr]
+    columns = ", ".join(quote(getattr(opts.get_field(name), "column", name)) for name in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     if connection.vendor == "postgresql":
         return _copy_rows(f"COPY {quote(opts.db_table)} ({columns}) FROM STDIN", rows, batch_size)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import MONEY
+from cases.models import MoneyField
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -150,9 +150,9 @@ class ImportRow(models.Model):
     contract_number = models.CharField(_("contract"), max_length=64, blank=True)
     installment_number = models.PositiveIntegerField(_("installment"), null=True, blank=True)
     due_date = models.DateField(_("due date"), null=True, blank=True)
-    amount = models.DecimalField(_("amount"), **MONEY, null=True, blank=True)
+    amount = MoneyField(_("amount"), null=True, blank=True)
     payment_method = models.CharField(_("payment method"), max_length=3, blank=True)
-    fees = models.DecimalField(_("fees"), **MONEY, null=True, blank=True)
+    fees = MoneyField(_("fees"), null=True, blank=True)
     unpaid_on = models.DateField(_("unpaid on"), null=True, blank=True)
     case = models.ForeignKey(
         "cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -164,7 +164,7 @@ class ImportRow(models.Model):
         "cases.Installment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     previous_status = models.CharField(max_length=10, blank=True)
-    previous_fees = models.DecimalField(**MONEY, null=True, blank=True)
+    previous_fees = MoneyField(null=True, blank=True)
     previous_unpaid_on = models.DateField(null=True, blank=True)
 
     class Meta:

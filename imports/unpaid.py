@@ -245,8 +245,8 @@ class UnpaidImporter:
         Case.objects.filter(pk__in=found.values("case_id")).update(needs_attention=True)
         now = timezone.now()
         notes = (
-            (r[0], NoteKind.SYSTEM, self._note_text(*r[2:]), self.job.pk, r[1], now)
-            for r in found.values_list(
+            (case_id, NoteKind.SYSTEM, self._note_text(*values), self.job.pk, row, now)
+            for case_id, row, *values in found.values_list(
                 "case_id",
                 "number",
                 "installment__number",
@@ -258,7 +258,8 @@ class UnpaidImporter:
         insert_rows(Note, ("case_id", "kind", "text", "job_id", "row_number", "created_at"), notes)
 
     @staticmethod
-    def _note_text(number: int, due: Any, amount: Decimal, fees: Decimal) -> str:
+    def _note_text(*values: Any) -> str:
+        number, due, amount, fees = values
         # The note is part of the case file the agency shares in Italian, whatever the UI language.
         return (
             f"Rata {number} scad. {due:%d/%m/%Y} insoluta: € {euro(amount)}"

@@ -61,10 +61,8 @@ def prepare_database(backend: str) -> dict[str, str]:
         for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
             subprocess.run(["psql", admin, "-qc", sql], check=True)  # noqa: S603, S607
         env["DATABASE_URL"] = PG_URL
-    subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
-    )
-    subprocess.run(  # noqa: S603
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
         [sys.executable, "manage.py", "add_creditor", "COMPASS", "Compass Banca S.p.A."],
         cwd=ROOT,
         env=env,

@@ -69,8 +69,8 @@ def test_an_empty_upload_is_refused_before_anything_is_stored(portfolio: Credito
             "prefattura.xlsx",
             other_layout_workbook(),
             "The file does not fit the layout “Compass — insoluti”: column(s) NUM_PRATICA, "
-            "DATA_SCADENZA, IMPORTO_RATA, MOD_PAGAMENTO not found. Columns in the file: Lotto, Contratto, "
-            "Nominativo, DataPagamento, Importo.",
+            "DATA_SCADENZA, IMPORTO_RATA, MOD_PAGAMENTO not found. Columns in the file: Lotto, "
+            "Contratto, Nominativo, DataPagamento, Importo.",
         ),
     ],
 )

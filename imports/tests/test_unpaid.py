@@ -38,7 +38,8 @@ def insoluto(
     method: str = "SDD",
     fees: str = "5,16",
 ) -> str:
-    return f"A0417;{contract};SANGUINETI TEMISTOCLE;;{number};{due};{amount};{method};24/05/2025;{fees}"
+    name = "SANGUINETI TEMISTOCLE"
+    return f"A0417;{contract};{name};;{number};{due};{amount};{method};24/05/2025;{fees}"
 
 
 def outcomes(job_id: int) -> list[tuple[int, str]]:

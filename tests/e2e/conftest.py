@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.db import connections
 from django_tasks_db.management.commands.db_worker import Worker
 from playwright.sync_api import Browser, Page, sync_playwright
+from pytest_django.fixtures import SettingsWrapper
 from pytest_django.live_server_helper import LiveServer
 
 from imports.models import Layout
@@ -86,7 +86,7 @@ def allow_orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def media_in_tmp(settings: Any, tmp_path: Path) -> None:
+def media_in_tmp(settings: SettingsWrapper, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
@@ -104,15 +104,22 @@ def task_worker(live_server: LiveServer) -> Iterator[ThreadWorker]:
 
 
 @pytest.fixture
-def browser() -> Iterator[Browser]:
+def browser(transactional_db: None) -> Iterator[Browser]:
+    """Chromium, started after the test database is ready and closed before it is flushed."""
     if not CHROMIUM.exists():
         pytest.skip(f"browser tests need Chromium at {CHROMIUM} (Debian package 'chromium')")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
-        yield browser
-        browser.close()
+        try:
+            yield browser
+        finally:
+            browser.close()
+            # While Playwright's loop runs, Django gives this thread other connections than
+            # outside it; they must be closed now, or they stay open and block the database's
+            # flush and removal.
+            connections.close_all()
 
 
 @pytest.fixture

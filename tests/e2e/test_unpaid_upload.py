@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from django.urls import reverse
@@ -17,7 +18,9 @@ from cases.models import Case, InstallmentStatus
 from creditors.models import Creditor
 from imports.models import ImportKind, Layout, RowOutcome
 from imports.tests.helpers import AFFIDO_HEADER, INSOLUTI_HEADER, csv_bytes
-from tests.e2e.conftest import ThreadWorker
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import ThreadWorker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("presets")]
 
@@ -67,10 +70,13 @@ def upload(page: Page, kind: ImportKind, creditor: Creditor, layout: str, file: 
     with override("it"):
         expect(page.locator("main h1")).to_have_text(str(kind.label))
 
-    # Choosing the creditor reloads the layouts it may use; pick the layout once they are back.
-    with page.expect_response(lambda response: f"creditor={creditor.pk}" in response.url):
-        page.locator("#id_creditor").select_option(str(creditor.pk))
-    page.locator("#id_layout").select_option(str(Layout.objects.get(slug=layout).pk))
+    # Choosing the creditor replaces the layout list with the layouts it may use: mark the old
+    # list, and pick the layout only in the list that replaced it.
+    page.locator("#id_layout").evaluate("select => { select.dataset.stale = 'yes' }")
+    page.locator("#id_creditor").select_option(str(creditor.pk))
+    layouts = page.locator("#id_layout:not([data-stale])")
+    expect(layouts).to_be_attached()
+    layouts.select_option(str(Layout.objects.get(slug=layout).pk))
     page.locator("#id_file").set_input_files(file)
     page.locator("main form button[type='submit']").click()
     page.wait_for_url(re.compile(r"/imports/jobs/\d+/$"))
@@ -104,8 +110,9 @@ def test_unpaid_file_marks_the_found_installment_and_explains_the_others(
     task_worker: ThreadWorker,
     tmp_path: Path,
 ) -> None:
-    # GIVEN a back-office user of Compass, logged in through the login form
+    # GIVEN a back-office user of Compass, logged in through the login form, in Italian
     log_in(page, back_office)
+    expect(page.locator("html")).to_have_attribute("lang", "it")
 
     # WHEN they upload Compass's portfolio, a Windows-1252 file with ";" and CRLF
     affido = tmp_path / "affido_maggio.csv"
