@@ -50,6 +50,12 @@ class Debtor(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # One debtor per tax code only holds if every tax code is written the same way.
+        if self.tax_code:
+            self.tax_code = "".join(self.tax_code.split()).upper()
+        super().save(*args, **kwargs)
+
 
 class CaseState(models.TextChoices):
     OPEN = "open", _("Open")
@@ -60,8 +66,8 @@ class CaseState(models.TextChoices):
 class CaseQuerySet(models.QuerySet["Case"]):
     def visible_to(self, user: User) -> CaseQuerySet:
         """Only the cases of the creditors the user may see."""
-        ids = user.visible_creditor_ids()
-        return self if ids is None else self.filter(creditor_id__in=ids)
+        scope = user.creditor_scope()
+        return self if scope is None else self.filter(creditor_id__in=scope)
 
     def with_total_requested(self) -> CaseQuerySet:
         """Annotate what is asked of the debtor: unpaid installments and fees, less payments."""
@@ -134,7 +140,7 @@ class Case(models.Model):
     def is_open(self) -> bool:
         return self.state == CaseState.OPEN
 
-    def total_requested(self) -> Decimal:
+    def compute_total_requested(self) -> Decimal:
         """Unpaid installments plus their fees plus other charges, minus payments."""
         unpaid = self.installments.filter(status=InstallmentStatus.UNPAID).aggregate(
             total=Sum(F("amount") + F("fees"))

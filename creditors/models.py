@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 
 class CreditorQuerySet(models.QuerySet["Creditor"]):
     def visible_to(self, user: User) -> CreditorQuerySet:
-        ids = user.visible_creditor_ids()
-        return self if ids is None else self.filter(pk__in=ids)
+        scope = user.creditor_scope()
+        return self if scope is None else self.filter(pk__in=scope)
 
 
 class Creditor(models.Model):

@@ -65,8 +65,8 @@ class JobStatus(models.TextChoices):
 
 class ImportJobQuerySet(models.QuerySet["ImportJob"]):
     def visible_to(self, user: User) -> ImportJobQuerySet:
-        ids = user.visible_creditor_ids()
-        return self if ids is None else self.filter(creditor_id__in=ids)
+        scope = user.creditor_scope()
+        return self if scope is None else self.filter(creditor_id__in=scope)
 
 
 class ImportJob(models.Model):

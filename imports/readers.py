@@ -75,6 +75,8 @@ class Table:
     format: FileFormat
     headers: list[str]
     rows: Iterator[tuple[int, list[Cell]]]
+    # About how many rows follow the header, for progress bars; 0 when unknown.
+    estimated_rows: int = 0
 
 
 _Record: TypeAlias = tuple[int, list[Cell]]
@@ -263,7 +265,8 @@ def _open_csv(data: bytes, expected_headers: Sequence[str]) -> Table:
     if not text.endswith(("\n", "\r")):
         records = _refuse_cut_last_record(records, len(headers))
     file_format = FileFormat("csv", encoding, delimiter, None, header_row)
-    return Table(file_format, headers, _fit(records, len(headers)))
+    estimate = max(text.count("\n") or text.count("\r"), 1) - header_row
+    return Table(file_format, headers, _fit(records, len(headers)), max(estimate, 0))
 
 
 def _refuse_cut_last_record(records: Iterator[_Record], width: int) -> Iterator[_Record]:
@@ -454,7 +457,9 @@ def _open_xlsx(
         workbook.close()
         raise
     file_format = FileFormat("xlsx", None, None, worksheet.title, header_row)
-    return Table(file_format, headers, _fit(records, len(headers)))
+    # The sheet's declared size may count formatted empty rows: an estimate, not a count.
+    estimate = max((worksheet.max_row or 0) - header_row, 0)
+    return Table(file_format, headers, _fit(records, len(headers)), estimate)
 
 
 def _pick_sheet(workbook: Any, sheet: str | None) -> Any:

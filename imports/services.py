@@ -11,7 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import AuditAction, User
+from accounts.services import record_event
 from creditors.models import Creditor
 from imports.acquisition import AcquisitionImporter
 from imports.mapping import LayoutError, RowParser
@@ -40,6 +41,14 @@ IMPORTERS: dict[str, type[AcquisitionImporter] | type[UnpaidImporter]] = {
 
 class SubmitError(Exception):
     """The upload was refused before any processing; the message says why."""
+
+
+class AlreadyApplied(Exception):
+    """The same bytes were applied by another job while this one was being read."""
+
+    def __init__(self, earlier: ImportJob) -> None:
+        super().__init__(already_applied_message(earlier))
+        self.earlier = earlier
 
 
 def previous_application(job: ImportJob) -> ImportJob | None:
@@ -101,6 +110,7 @@ def submit_import(
         job.error = already_applied_message(earlier)
         job.finished_at = timezone.now()
     job.save()
+    record_event(user, AuditAction.IMPORT, job, summary=f"{job.kind} {job.status}")
     logger.info("import job %s submitted kind=%s size=%s", job.pk, job.kind, job.size)
     return job
 
@@ -128,6 +138,8 @@ def run_import(job_id: int) -> ImportJob:
         return job
     try:
         counts = _process(job)
+    except AlreadyApplied as exc:
+        _fail(job, str(exc), JobStatus.ALREADY_APPLIED, exc.earlier)
     except (ReadError, LayoutError) as exc:
         _fail(job, str(exc))
     except Exception:
@@ -165,7 +177,7 @@ def _process(job: ImportJob) -> dict[str, Any]:
         "header_row": table.format.header_row,
         "headers": table.headers,
     }
-    job.rows_total = _estimate_rows(data, table.format.kind)
+    job.rows_total = table.estimated_rows
     job.save(update_fields=["detected_format", "rows_total"])
 
     importer = IMPORTERS[job.kind](job, parser)
@@ -178,7 +190,7 @@ def _process(job: ImportJob) -> dict[str, Any]:
         # A second upload of the same bytes may have been applied while this one was read.
         earlier = None if job.dry_run else previous_application(job)
         if earlier is not None:
-            raise ReadError(already_applied_message(earlier))
+            raise AlreadyApplied(earlier)
         importer.apply()
     return importer.counts
 
@@ -187,16 +199,16 @@ def _progress(job: ImportJob, rows_done: int) -> None:
     ImportJob.objects.filter(pk=job.pk).update(rows_done=rows_done)
 
 
-def _estimate_rows(data: bytes, kind: str) -> int:
-    if kind == "csv":
-        return max(data.count(b"\n"), data.count(b"\r")) or 1
-    return 0
-
-
-def _fail(job: ImportJob, message: str) -> None:
+def _fail(
+    job: ImportJob,
+    message: str,
+    status: JobStatus = JobStatus.FAILED,
+    earlier: ImportJob | None = None,
+) -> None:
     job.rows.all().delete()
-    job.status = JobStatus.FAILED
+    job.status = status
     job.error = message
+    job.duplicate_of = earlier
     job.finished_at = timezone.now()
-    job.save(update_fields=["status", "error", "finished_at"])
+    job.save(update_fields=["status", "error", "duplicate_of", "finished_at"])
     logger.warning("import job %s failed", job.pk)

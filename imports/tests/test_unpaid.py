@@ -10,9 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from accounts.models import AuditEvent
 from cases.models import Case, Installment, InstallmentStatus, Note
 from creditors.models import Creditor
-from imports.models import ImportRow, JobStatus, RowOutcome
+from imports.models import ImportRow, JobStatus, Layout, RowOutcome
+from imports.services import run_import, submit_import
 from imports.tests.helpers import AFFIDO_HEADER, INSOLUTI_HEADER, csv_bytes, run_file
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +122,7 @@ def test_a_found_installment_becomes_unpaid_with_fees_note_and_total(portfolio: 
     note = Note.objects.get(case=case)
     assert note.text == "Rata 1 scad. 15/05/2025 insoluta: € 489,17 + spese di protesto € 5,16"
     assert (note.kind, note.job, note.row_number) == ("system", job, 2)
-    assert case.total_requested() == Decimal("494.33")
+    assert case.compute_total_requested() == Decimal("494.33")
     assert case.needs_attention
     assert Case.objects.with_total_requested().get().total_requested == Decimal("494.33")
 
@@ -211,3 +213,20 @@ def test_matching_costs_the_same_queries_for_ten_rows_as_for_one_hundred(
         return len(captured)
 
     assert queries(10, "ten.csv") == queries(100, "hundred.csv")
+
+
+def test_two_uploads_of_the_same_file_queued_together_apply_once(portfolio: Creditor) -> None:
+    data = csv_bytes(INSOLUTI_HEADER, insoluto())
+    layout = Layout.objects.get(slug="compass-insoluti")
+    first, second = (
+        submit_import(user=None, creditor=portfolio, layout=layout, name=n, data=data)
+        for n in ("a.csv", "b.csv")
+    )
+
+    run_import(first.pk)
+    second = run_import(second.pk)
+
+    assert second.status == JobStatus.ALREADY_APPLIED
+    assert second.duplicate_of == first
+    assert Note.objects.count() == 1
+    assert AuditEvent.objects.filter(action="import", object_id=str(second.pk)).exists()

@@ -10,7 +10,7 @@ import pytest
 from django.db import connections
 from django_tasks_db.management.commands.db_worker import Worker
 from playwright.sync_api import Browser, Page, sync_playwright
-from pytest_django.fixtures import SettingsWrapper
+from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from imports.models import Layout
@@ -86,7 +86,7 @@ def allow_orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def media_in_tmp(settings: SettingsWrapper, tmp_path: Path) -> None:
+def media_in_tmp(settings: Settings, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
