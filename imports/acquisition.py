@@ -260,27 +260,43 @@ class AcquisitionImporter:
         tax_codes = {r.values["tax_code"] for r in records if r.values["tax_code"]}
         by_tax_code: dict[str, int] = {}
         for chunk in in_chunks(tax_codes):
-            by_tax_code.update(
-                Debtor.objects.filter(tax_code__in=chunk).values_list("tax_code", "id")  # type: ignore[arg-type]
-            )
-        new: dict[str, Debtor] = {}
+            existing = Debtor.objects.filter(tax_code__in=chunk).values_list("tax_code", "id")
+            by_tax_code.update((code or "", pk) for code, pk in existing)
+        new: dict[str, CaseRecord] = {}
         for record in records:
             key = record.values["tax_code"] or f"#{record.contract}"
-            if key not in by_tax_code and key not in new:
-                new[key] = Debtor(
-                    tax_code=record.values["tax_code"] or None,
-                    name=record.values["debtor_name"] or record.contract,
-                    kind=DebtorKind.COMPANY
-                    if (record.values["tax_code"] or "").isdigit()
-                    else DebtorKind.PERSON,
-                    created_job=self.job,
-                )
-        Debtor.objects.bulk_create(new.values(), batch_size=2000)
-        by_tax_code.update({key: debtor.pk for key, debtor in new.items()})
+            if key not in by_tax_code:
+                new.setdefault(key, record)
+        self._create_debtors(new)
+        created = dict(
+            Debtor.objects.filter(created_job=self.job).values_list("tax_code", "id").order_by()
+        )
+        untaxed = Debtor.objects.filter(created_job=self.job, tax_code__isnull=True).order_by("id")
+        # Debtors without a tax code are inserted in the order of `new`, so ids follow it.
+        keys_without_code = [key for key in new if key.startswith("#")]
+        by_tax_code.update({k: v for k, v in created.items() if k})
+        by_tax_code.update(
+            zip(keys_without_code, untaxed.values_list("id", flat=True), strict=True)
+        )
         debtor_ids = {
             r.contract: by_tax_code[r.values["tax_code"] or f"#{r.contract}"] for r in records
         }
-        return debtor_ids, {d.pk for d in new.values()}
+        return debtor_ids, {by_tax_code[key] for key in new}
+
+    def _create_debtors(self, new: dict[str, CaseRecord]) -> None:
+        insert_rows(
+            Debtor,
+            ("tax_code", "name", "kind", "created_job_id"),
+            (
+                (
+                    r.values["tax_code"] or None,
+                    r.values["debtor_name"] or r.contract,
+                    DebtorKind.COMPANY if key.isdigit() else DebtorKind.PERSON,
+                    self.job.pk,
+                )
+                for key, r in new.items()
+            ),
+        )
 
     def _cases(
         self,
@@ -289,23 +305,56 @@ class AcquisitionImporter:
         earlier: dict[str, tuple[int, int]],
         debtor_ids: dict[str, int],
     ) -> dict[str, int]:
-        cases = [
-            Case(
-                creditor=self.job.creditor,
-                batch=batches[r.values["batch_code"]],
-                contract_number=r.contract,
-                product=r.values["product"] or "",
-                principal=sum((i[3] for i in r.installments), ZERO),
-                previous_id=earlier[r.contract][0] if r.contract in earlier else None,
-                created_job=self.job,
+        now = timezone.now()
+        insert_rows(
+            Case,
+            (
+                "creditor_id",
+                "batch_id",
+                "contract_number",
+                "creditor_reference",
+                "product",
+                "principal",
+                "interest",
+                "charges",
+                "other_charges",
+                "state",
+                "needs_attention",
+                "previous_id",
+                "created_job_id",
+                "created_at",
+            ),
+            (
+                (
+                    self.job.creditor_id,
+                    batches[r.values["batch_code"]].pk,
+                    r.contract,
+                    "",
+                    r.values["product"] or "",
+                    sum((i[3] for i in r.installments), ZERO),
+                    ZERO,
+                    ZERO,
+                    ZERO,
+                    CaseState.OPEN,
+                    False,
+                    earlier[r.contract][0] if r.contract in earlier else None,
+                    self.job.pk,
+                    now,
+                )
+                for r in records
+            ),
+        )
+        case_ids = dict(
+            Case.objects.filter(created_job=self.job)
+            .values_list("contract_number", "id")
+            .order_by()
+        )
+        for record in records:
+            outcome = RowOutcome.REASSIGNED if record.contract in earlier else RowOutcome.CREATED
+            self.results.append(
+                ResultRow(record.row, outcome, record.contract, "", case_ids[record.contract])
             )
-            for r in records
-        ]
-        Case.objects.bulk_create(cases, batch_size=2000)
-        for record, case in zip(records, cases, strict=True):
-            outcome = RowOutcome.REASSIGNED if case.previous_id else RowOutcome.CREATED
-            self.results.append(ResultRow(record.row, outcome, record.contract, "", case.pk))
-        return {r.contract: c.pk for r, c in zip(records, cases, strict=True)}
+        return case_ids
 
     def _parties_addresses_contacts(
         self,

@@ -15,6 +15,7 @@ from imports.models import Layout
 from imports.readers import Cell, normalise_header
 
 PAYMENT_METHODS = frozenset(PaymentMethod.values)
+MEMO_SIZE = 50_000
 
 
 class LayoutError(Exception):
@@ -37,6 +38,7 @@ class RowParser:
         specs = FIELDS[layout.kind]
         positions = {normalise_header(h): i for i, h in reversed(list(enumerate(headers))) if h}
         self.bindings: dict[str, Binding] = {}
+        self._memo: dict[str, dict[str, Any]] = {name: {} for name in specs}
         missing: list[str] = []
         # In the canonical order: PostgreSQL's jsonb does not keep the layout's key order.
         for name in (name for name in specs if name in layout.columns):
@@ -75,18 +77,32 @@ class RowParser:
         """Parse the named fields of a row; errors read "column X: message"."""
         values: dict[str, Any] = {}
         errors: list[str] = []
+        width = len(cells)
         for name in names:
             binding = self.bindings.get(name)
             if binding is None:
                 values[name] = None
                 continue
-            cell = cells[binding.index] if binding.index < len(cells) else None
+            cell = cells[binding.index] if binding.index < width else None
+            # Files repeat values (a case's fields on each installment row, the same due dates
+            # across cases): the parsed values are immutable, so each text is parsed once.
+            memo = self._memo[name]
             try:
-                values[name] = self._parse_cell(binding, cell)
+                values[name] = memo[cell]  # type: ignore[index]
+                continue
+            except (KeyError, TypeError):
+                pass
+            try:
+                value = values[name] = self._parse_cell(binding, cell)
             except parsers.FieldError as exc:
                 errors.append(
                     _("column %(column)s: %(message)s") % {"column": binding.header, "message": exc}
                 )
+                continue
+            if isinstance(cell, str):
+                if len(memo) >= MEMO_SIZE:
+                    memo.clear()
+                memo[cell] = value
         return values, errors
 
     def _parse_cell(self, binding: Binding, cell: Cell) -> Any:

@@ -162,21 +162,21 @@ class UnpaidImporter:
                     WHEN i.status = %(unpaid)s THEN %(duplicate)s ELSE %(found)s END,
                 message = CASE WHEN i.status = %(unpaid)s THEN %(already)s ELSE '' END
             FROM (
-                SELECT r.id AS row_id, c.id AS case_id, COALESCE(
+                SELECT r.row_id, r.case_id, COALESCE(
                     MIN(CASE WHEN i.number = r.installment_number THEN i.id END), MIN(i.id)
                 ) AS installment_id
-                FROM {row} r
-                JOIN (
-                    -- A re-assigned contract has several cases: the latest open one is worked.
-                    SELECT contract_number, MAX(id) AS id FROM {case}
-                    WHERE creditor_id = %(creditor)s AND state = %(open)s AND contract_number IN
-                        (SELECT contract_number FROM {row} WHERE job_id = %(job)s)
-                    GROUP BY contract_number
-                ) c ON c.contract_number = r.contract_number
-                LEFT JOIN {installment} i ON i.case_id = c.id AND i.due_date = r.due_date
+                FROM (
+                    SELECT s.id AS row_id, s.installment_number, s.due_date, s.amount,
+                        s.payment_method,
+                        -- A re-assigned contract has several cases: the latest open one counts.
+                        (SELECT MAX(c.id) FROM {case} c
+                         WHERE c.creditor_id = %(creditor)s AND c.state = %(open)s
+                           AND c.contract_number = s.contract_number) AS case_id
+                    FROM {row} s WHERE s.job_id = %(job)s AND s.outcome = ''
+                ) r
+                LEFT JOIN {installment} i ON i.case_id = r.case_id AND i.due_date = r.due_date
                     AND i.amount = r.amount AND i.payment_method = r.payment_method
-                WHERE r.job_id = %(job)s AND r.outcome = ''
-                GROUP BY r.id, c.id
+                GROUP BY r.row_id, r.case_id
             ) m LEFT JOIN {installment} i ON i.id = m.installment_id
             WHERE {row}.id = m.row_id
             """,
