@@ -94,6 +94,7 @@ _SEP_LINE = re.compile(r'"?sep=(.)"?(?:\1)*[ ]*(?:\r\n|\r|\n|$)', re.IGNORECASE)
 _MARKUP_START = re.compile(r"\s*<(?:\?xml|!doctype|html|table)\b", re.IGNORECASE)
 _BLANK_BYTES = re.compile(rb"[ \t\r\n\f\v\x00]*")  # NUL too: blank UTF-16 is spaces and NULs
 _BLANK_TEXT = re.compile(r"\s*")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 # Control characters never found in text files (tab, line breaks and form feed are excluded).
 _CONTROL_BYTES = frozenset(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D, 0x1A}
 
@@ -294,9 +295,20 @@ def _refuse_cut_last_record(records: Iterator[_Record], width: int) -> Iterator[
     yield previous
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The text's lines with their endings (CRLF, LF or a bare CR), produced one at a time.
+
+    csv reads records across lines when a quoted value holds a line break. An io.StringIO
+    would do the same but keeps a copy of the whole text at four bytes a character.
+    """
+    for line in _LINE.finditer(text):
+        if line.group():
+            yield line.group()
+
+
 def _csv_records(text: str, delimiter: str) -> Iterator[_Record]:
     # newline="" lets csv see every line ending (CRLF, LF and bare CR) and keep quoted ones.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    reader = csv.reader(_lines(text), delimiter=delimiter, strict=False)
     start = 1
     try:
         for fields in reader:

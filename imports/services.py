@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from typing import Any, Protocol
 
 from django.core.files.base import ContentFile
@@ -160,14 +161,32 @@ def run_import(job_id: int) -> ImportJob:
     return job
 
 
+def fail_interrupted_jobs() -> int:
+    """Mark jobs left reading or applying by a stopped worker as failed.
+
+    Their changes were never committed (a job applies in one transaction), so nothing is lost:
+    the user is told to upload the file again.
+    """
+    interrupted = ImportJob.objects.filter(status__in=(JobStatus.READING, JobStatus.APPLYING))
+    for job in interrupted:
+        _fail(
+            job,
+            _(
+                "The job was interrupted (the worker stopped); nothing was applied. "
+                "Upload the file again."
+            ),
+        )
+    return len(interrupted)
+
+
 def _process(job: ImportJob) -> dict[str, Any]:
-    data = job.file.read()
-    job.file.close()
     layout = job.layout
     expected = [c["header"] for c in layout.columns.values()]
-    table = open_table(
-        data, job.original_name, expected_headers=expected, sheet=layout.sheet or None
-    )
+    with job.file.open("rb") as stored:
+        # Not kept in a variable: a CSV's bytes can go once they are decoded.
+        table = open_table(
+            stored.read(), job.original_name, expected_headers=expected, sheet=layout.sheet or None
+        )
     parser = RowParser(layout, table.headers)
     job.detected_format = {
         "kind": table.format.kind,
@@ -181,7 +200,11 @@ def _process(job: ImportJob) -> dict[str, Any]:
     job.save(update_fields=["detected_format", "rows_total"])
 
     importer = IMPORTERS[job.kind](job, parser)
+    started = time.monotonic()
     importer.read(table.rows, lambda n: _progress(job, n))
+    logger.info(
+        "import job %s read %s rows in %.1fs", job.pk, importer.rows, time.monotonic() - started
+    )
     if importer.rows == 0:
         raise ReadError(_("The file has a header but no rows."))
     ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.APPLYING, rows_done=importer.rows)
@@ -191,7 +214,9 @@ def _process(job: ImportJob) -> dict[str, Any]:
         earlier = None if job.dry_run else previous_application(job)
         if earlier is not None:
             raise AlreadyApplied(earlier)
+        started = time.monotonic()
         importer.apply()
+    logger.info("import job %s applied in %.1fs", job.pk, time.monotonic() - started)
     return importer.counts
 
 

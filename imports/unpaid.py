@@ -130,6 +130,8 @@ class UnpaidImporter:
     def apply(self) -> None:
         """Match every staged row; unless previewing, mark the installments found unpaid."""
         self._match()
+        # Every staged row changed: with the old statistics PostgreSQL would re-scan per row.
+        refresh_statistics(ImportRow)
         self._mark_repeated_rows()
         self._classify_near_misses()
         if not self.job.dry_run:

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from cases.models import Installment, InstallmentStatus, Note
 from creditors.models import Creditor
 from imports.models import ImportRow, JobStatus, Layout
-from imports.services import SubmitError, submit_import
+from imports.services import SubmitError, fail_interrupted_jobs, submit_import
 from imports.tests.helpers import AFFIDO_HEADER, INSOLUTI_HEADER, csv_bytes, run_file
 
 pytestmark = pytest.mark.django_db
@@ -113,5 +113,29 @@ def test_a_csv_cut_in_the_middle_of_a_row_fails_and_changes_nothing(portfolio: C
     assert job.error == (
         "The file ends in the middle of row 3 (8 of 10 columns): it looks cut off. "
         "Nothing was applied; send the complete file."
+    )
+    assert_nothing_changed()
+
+
+def test_a_job_cut_off_by_a_stopped_worker_is_failed_at_the_next_start(
+    portfolio: Creditor,
+) -> None:
+    job = submit_import(
+        user=None,
+        creditor=portfolio,
+        layout=Layout.objects.get(slug="compass-insoluti"),
+        name="insoluti.csv",
+        data=csv_bytes(INSOLUTI_HEADER, INSOLUTO),
+    )
+    job.status = JobStatus.APPLYING
+    job.save()
+
+    with translation.override("en"):
+        assert fail_interrupted_jobs() == 1
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.error.startswith(
+        "The job was interrupted (the worker stopped); nothing was applied."
     )
     assert_nothing_changed()

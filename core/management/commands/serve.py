@@ -7,6 +7,8 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from imports.services import fail_interrupted_jobs
+
 
 class Command(BaseCommand):
     help = "Run the web server and the background worker until interrupted."
@@ -15,6 +17,10 @@ class Command(BaseCommand):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Only one worker runs here, so any job still marked running was cut off by a stop.
+        interrupted = fail_interrupted_jobs()
+        if interrupted:
+            self.stdout.write(f"{interrupted} interrupted import job(s) marked as failed.")
         worker = subprocess.Popen([sys.executable, "manage.py", "db_worker", "--interval", "0.5"])
         try:
             call_command("runserver", options["addrport"], use_reloader=False)
