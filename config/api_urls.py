@@ -3,11 +3,14 @@
 from rest_framework.routers import DefaultRouter
 
 from cases.api import CaseViewSet, CreditorViewSet
+from imports.api import ImportJobViewSet, ImportRowViewSet
 
 app_name = "api"
 
 router = DefaultRouter()
 router.register("cases", CaseViewSet, basename="case")
 router.register("creditors", CreditorViewSet, basename="creditor")
+router.register("imports", ImportJobViewSet, basename="import-job")
+router.register(r"imports/(?P<job_pk>\d+)/rows", ImportRowViewSet, basename="import-row")
 
 urlpatterns = router.urls
