@@ -27,12 +27,20 @@ def insert_rows(
 ) -> int:
     """Insert plain tuples into the model's table; returns the number of rows inserted."""
     opts = model._meta
+    columns = [getattr(opts.get_field(name), "column", name) for name in fields]
+    return insert_into(opts.db_table, columns, rows, batch_size=batch_size)
+
+
+def insert_into(
+    table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, batch_size: int = 5000
+) -> int:
+    """Insert plain tuples into a table by column names; returns the number of rows inserted."""
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(getattr(opts.get_field(name), "column", name)) for name in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
+    names = ", ".join(quote(column) for column in columns)
     if connection.vendor == "postgresql":
-        return _copy_rows(f"COPY {quote(opts.db_table)} ({columns}) FROM STDIN", rows, batch_size)
-    sql = f"INSERT INTO {quote(opts.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+        return _copy_rows(f"COPY {quote(table)} ({names}) FROM STDIN", rows, batch_size)
+    placeholders = ", ".join(["%s"] * len(columns))
+    sql = f"INSERT INTO {quote(table)} ({names}) VALUES ({placeholders})"  # noqa: S608
     inserted = 0
     # One transaction per call: outside one, SQLite would commit every row on its own.
     with transaction.atomic(), connection.cursor() as cursor:

@@ -24,7 +24,7 @@ from cases.models import (
     Note,
     NoteKind,
 )
-from core.bulk import chunked, insert_rows, refresh_statistics
+from core.bulk import chunked, insert_into, insert_rows, refresh_statistics
 from imports.mapping import RowParser, row_error
 from imports.models import ImportJob, ImportRow, RowOutcome
 from imports.readers import Cell
@@ -40,19 +40,20 @@ FIELDS = (
     "unpaid_on",
     "fees",
 )
+# The file's rows wait in a temporary table until the job applies; only then are they written
+# to ImportRow, already matched, in one statement.
+STAGING_TABLE = "incasso_unpaid_staging"
 STAGING_COLUMNS = (
-    "job_id",
-    "number",
-    "outcome",
-    "message",
-    "contract_number",
-    "installment_number",
-    "due_date",
-    "amount",
-    "payment_method",
-    "fees",
-    "unpaid_on",
-    "previous_status",
+    ("number", "integer"),
+    ("outcome", "varchar(30)"),
+    ("message", "text"),
+    ("contract_number", "varchar(64)"),
+    ("installment_number", "integer"),
+    ("due_date", "date"),
+    ("amount", "numeric(14, 2)"),
+    ("payment_method", "varchar(3)"),
+    ("fees", "numeric(14, 2)"),
+    ("unpaid_on", "date"),
 )
 # Which installment fields must agree for each kind of near miss, in the order they are tried.
 NEAR_MISSES = (
@@ -87,33 +88,31 @@ class UnpaidImporter:
 
     def read(self, rows: Iterator[tuple[int, list[Cell]]], progress: Callable[[int], None]) -> None:
         today = timezone.localdate()
+        self._create_staging()
+        columns = [name for name, _type in STAGING_COLUMNS]
         for chunk in chunked(rows, 2000):
             staged = [self._stage(number, cells, today) for number, cells in chunk]
-            insert_rows(ImportRow, STAGING_COLUMNS, staged)
+            insert_into(STAGING_TABLE, columns, staged)
             self.rows += len(chunk)
             progress(self.rows)
-        refresh_statistics(ImportRow)
+
+    def _create_staging(self) -> None:
+        definition = ", ".join(f"{name} {kind}" for name, kind in STAGING_COLUMNS)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {STAGING_TABLE} ({definition})")
+
+    def _drop_staging(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
 
     def _stage(self, number: int, cells: list[Cell], today: Any) -> tuple[Any, ...]:
         v, errors = self.parser.parse(cells, FIELDS)
         if errors:
+            message = row_error(number, errors)
             contract = v.get("contract_number") or ""
-            return (
-                self.job.pk,
-                number,
-                RowOutcome.ERROR,
-                row_error(number, errors),
-                contract,
-                None,
-                None,
-                None,
-                "",
-                None,
-                None,
-                "",
-            )
+            return (number, RowOutcome.ERROR, message, contract, None, None, None, "", None, None)
         return (
-            self.job.pk,
             number,
             "",
             "",
@@ -124,13 +123,15 @@ class UnpaidImporter:
             v["payment_method"],
             v["fees"] or ZERO,
             v["unpaid_on"] or today,
-            "",
         )
 
     def apply(self) -> None:
         """Match every staged row; unless previewing, mark the installments found unpaid."""
-        self._match()
-        # Every staged row changed: with the old statistics PostgreSQL would re-scan per row.
+        try:
+            self._match()
+        finally:
+            self._drop_staging()
+        # Fresh rows: with the statistics of an empty table PostgreSQL would re-scan per row.
         refresh_statistics(ImportRow)
         self._mark_repeated_rows()
         self._classify_near_misses()
@@ -145,6 +146,7 @@ class UnpaidImporter:
         (PostgreSQL, SQLite 3.33+): one statement per rule, whatever the number of rows.
         """
         tables = {
+            "staging": STAGING_TABLE,
             "row": ImportRow._meta.db_table,
             "installment": Installment._meta.db_table,
             "case": Case._meta.db_table,
@@ -153,44 +155,57 @@ class UnpaidImporter:
             cursor.execute(sql.format(**tables), {"job": self.job.pk, **params})
 
     def _match(self) -> None:
-        """Find each row's case and its exact installment in one pass, keeping what the
-        installment was before so the job can be explained and taken back."""
+        """Write the job's rows, each with its case and exact installment found in one pass,
+        keeping what the installment was before so the job can be explained and taken back.
+
+        The case is the creditor's latest open case with the contract (a re-assigned contract
+        has several); the installment agrees on due date, amount and method, preferring the
+        one with the row's number. Lookups are correlated subqueries on indexed columns, which
+        both SQLite and PostgreSQL run as one index probe per row.
+        """
         self._execute(
             """
-            UPDATE {row} SET case_id = m.case_id, installment_id = m.installment_id,
-                previous_status = COALESCE(i.status, ''), previous_fees = i.fees,
-                previous_unpaid_on = i.unpaid_on,
-                outcome = CASE WHEN i.id IS NULL THEN ''
-                    WHEN i.status = %(unpaid)s THEN %(duplicate)s ELSE %(found)s END,
-                message = CASE WHEN i.status = %(unpaid)s THEN %(already)s ELSE '' END
-            FROM (
-                SELECT r.row_id, r.case_id, COALESCE(
-                    MIN(CASE WHEN i.number = r.installment_number THEN i.id END), MIN(i.id)
+            WITH located AS MATERIALIZED (
+                SELECT s.*, (
+                    SELECT MAX(c.id) FROM {case} c
+                    WHERE c.creditor_id = %(creditor)s AND c.state = %(open)s
+                      AND c.contract_number = s.contract_number
+                ) AS case_id
+                FROM {staging} s
+            ), matched AS MATERIALIZED (
+                SELECT l.*, (
+                    SELECT COALESCE(
+                        MIN(CASE WHEN i.number = l.installment_number THEN i.id END), MIN(i.id)
+                    ) FROM {installment} i
+                    WHERE i.case_id = l.case_id AND i.due_date = l.due_date
+                      AND i.amount = l.amount AND i.payment_method = l.payment_method
                 ) AS installment_id
-                FROM (
-                    SELECT s.id AS row_id, s.installment_number, s.due_date, s.amount,
-                        s.payment_method,
-                        -- A re-assigned contract has several cases: the latest open one counts.
-                        (SELECT MAX(c.id) FROM {case} c
-                         WHERE c.creditor_id = %(creditor)s AND c.state = %(open)s
-                           AND c.contract_number = s.contract_number) AS case_id
-                    FROM {row} s WHERE s.job_id = %(job)s AND s.outcome = ''
-                ) r
-                LEFT JOIN {installment} i ON i.case_id = r.case_id AND i.due_date = r.due_date
-                    AND i.amount = r.amount AND i.payment_method = r.payment_method
-                GROUP BY r.row_id, r.case_id
-            ) m LEFT JOIN {installment} i ON i.id = m.installment_id
-            WHERE {row}.id = m.row_id
+                FROM located l
+            )
+            INSERT INTO {row} (
+                job_id, number, outcome, message, contract_number, installment_number,
+                due_date, amount, payment_method, fees, unpaid_on, case_id, installment_id,
+                previous_status, previous_fees, previous_unpaid_on
+            )
+            SELECT %(job)s, m.number,
+                CASE WHEN m.outcome <> '' THEN m.outcome
+                    WHEN m.case_id IS NULL THEN %(no_contract)s
+                    WHEN i.id IS NULL THEN ''
+                    WHEN i.status = %(unpaid)s THEN %(duplicate)s ELSE %(found)s END,
+                CASE WHEN m.outcome <> '' THEN m.message
+                    WHEN i.status = %(unpaid)s THEN %(already)s ELSE '' END,
+                m.contract_number, m.installment_number, m.due_date, m.amount,
+                m.payment_method, m.fees, m.unpaid_on, m.case_id, m.installment_id,
+                COALESCE(i.status, ''), i.fees, i.unpaid_on
+            FROM matched m LEFT JOIN {installment} i ON i.id = m.installment_id
             """,
             creditor=self.job.creditor_id,
             open=CaseState.OPEN,
             unpaid=InstallmentStatus.UNPAID,
             found=RowOutcome.FOUND,
             duplicate=RowOutcome.DUPLICATE,
+            no_contract=RowOutcome.CONTRACT_NOT_FOUND,
             already=_("The installment was already reported unpaid by an earlier file."),
-        )
-        ImportRow.objects.filter(job=self.job, outcome="", case__isnull=True).update(
-            outcome=RowOutcome.CONTRACT_NOT_FOUND
         )
 
     def _mark_repeated_rows(self) -> None:
