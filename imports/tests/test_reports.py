@@ -83,8 +83,10 @@ def media_in_tmp(settings: pytest.FixtureRequest, tmp_path: object) -> None:
 
 @pytest.fixture
 def unpaid_job(compass: Creditor) -> ImportJob:
+    """The job runs in English: the reasons it stores are written in the language it runs in."""
     make_cases(compass)
-    return run_unpaid_job(compass)
+    with translation.override("en"):
+        return run_unpaid_job(compass)
 
 
 def test_euro_is_italian_whatever_the_language() -> None:
