@@ -102,10 +102,20 @@ class Case(models.Model):
     batch = models.ForeignKey("creditors.Batch", on_delete=models.PROTECT, related_name="cases")
     contract_number = models.CharField(_("contract number"), max_length=64)
     creditor_reference = models.CharField(_("creditor reference"), max_length=64, blank=True)
+    original_creditor = models.CharField(_("original creditor"), max_length=200, blank=True)
     product = models.CharField(_("product"), max_length=100, blank=True)
     principal = MoneyField(_("principal"), default=ZERO)
     interest = MoneyField(_("interest"), default=ZERO)
     charges = MoneyField(_("fees assigned"), default=ZERO)
+    # The creditor's own total may include items it does not break down, so it is kept as given.
+    assigned_total = MoneyField(_("total assigned"), default=ZERO)
+    acceleration_date = models.DateField(
+        _("acceleration date"),
+        null=True,
+        blank=True,
+        help_text=_("When the debtor lost the benefit of the term (decadenza dal beneficio)."),
+    )
+    last_payment_date = models.DateField(_("last payment date"), null=True, blank=True)
     other_charges = MoneyField(_("other charges"), default=ZERO)
     state = models.CharField(_("state"), max_length=10, choices=CaseState, default=CaseState.OPEN)
     assignee = models.ForeignKey(

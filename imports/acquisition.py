@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from pathlib import PurePath
 from typing import Any
 
 from django.db import transaction
@@ -34,13 +35,19 @@ from creditors.models import Batch
 from imports.mapping import RowParser, row_error
 from imports.models import ImportJob, ImportRow, RowOutcome
 from imports.readers import Cell
+from imports.reports import euro
 
 logger = logging.getLogger(__name__)
 
 CASE_FIELDS = (
     "batch_code",
+    "creditor_reference",
+    "original_creditor",
     "debtor_name",
+    "debtor_surname",
+    "debtor_first_name",
     "tax_code",
+    "birth_date",
     "street",
     "postcode",
     "city",
@@ -49,10 +56,22 @@ CASE_FIELDS = (
     "mobile",
     "email",
     "product",
+    "principal",
+    "interest",
+    "charges",
+    "total",
+    "acceleration_date",
+    "last_payment_date",
 )
 INSTALLMENT_FIELDS = ("installment_number", "due_date", "amount", "payment_method")
 
 InstallmentRow = tuple[int, int | None, date, Decimal, str]
+BATCH_CODE_LENGTH = Batch._meta.get_field("code").max_length or 50
+
+
+def batch_code_from_file_name(name: str) -> str:
+    """The batch of a file whose layout has no batch column: its name without extension."""
+    return PurePath(name).stem.strip()[:BATCH_CODE_LENGTH] or name[:BATCH_CODE_LENGTH]
 
 
 @dataclass(slots=True)
@@ -64,6 +83,7 @@ class CaseRecord:
     values: dict[str, Any]
     installments: list[InstallmentRow] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
+    warning: str = ""
 
 
 @dataclass
@@ -85,6 +105,12 @@ class AcquisitionImporter:
         self.results: list[ResultRow] = []
         self.rows = 0
         self.counts: dict[str, Any] = {}
+        self.file_batch_code = (
+            None if parser.has("batch_code") else batch_code_from_file_name(job.original_name)
+        )
+        self.names_in_parts = not parser.has("debtor_name") and (
+            parser.has("debtor_surname") or parser.has("debtor_first_name")
+        )
 
     def read(self, rows: Iterator[tuple[int, list[Cell]]], progress: Callable[[int], None]) -> None:
         with_installments = self.parser.has("due_date")
@@ -103,12 +129,21 @@ class AcquisitionImporter:
             if record is None:
                 # Case fields repeat on every installment row; the first row of a case sets them.
                 case_values, errors = self.parser.parse(cells, CASE_FIELDS)
+                self._complete(case_values)
                 record = self.records[contract] = CaseRecord(number, contract, case_values)
                 if errors:
                     record.errors.append((number, row_error(number, errors)))
             if with_installments:
                 self._read_installment(record, number, cells)
         progress(self.rows)
+
+    def _complete(self, values: dict[str, Any]) -> None:
+        """Fill the batch and the debtor's name when the layout gives them another way."""
+        if self.file_batch_code is not None:
+            values["batch_code"] = self.file_batch_code
+        if self.names_in_parts:
+            parts = (values["debtor_surname"], values["debtor_first_name"])
+            values["debtor_name"] = " ".join(part for part in parts if part)
 
     def _read_installment(self, record: CaseRecord, number: int, cells: list[Cell]) -> None:
         values, errors = self.parser.parse(cells, INSTALLMENT_FIELDS)
@@ -132,6 +167,7 @@ class AcquisitionImporter:
             batches = self._batches(valid)
             earlier = self._open_cases([r.contract for r in valid])
             to_create = self._classify(valid, batches, earlier)
+            self._settle_amounts(to_create)
             debtor_ids, debtors_created = self._debtors(to_create)
             case_ids = self._cases(to_create, batches, earlier, debtor_ids)
             self._parties_addresses_contacts(to_create, case_ids, debtor_ids, debtors_created)
@@ -255,8 +291,30 @@ class AcquisitionImporter:
             to_create.append(record)
         return to_create
 
+    def _settle_amounts(self, records: list[CaseRecord]) -> None:
+        """Amounts assigned: absent ones are zero, the principal of a file without a principal
+        column is the sum of its installments, and a missing total is the sum of the parts.
+
+        A total that differs from the sum is kept as the creditor gave it, with a warning.
+        """
+        principal_in_file = self.parser.has("principal")
+        for record in records:
+            v = record.values
+            if not principal_in_file:
+                v["principal"] = sum((i[3] for i in record.installments), ZERO)
+            parts = (v["principal"] or ZERO) + (v["interest"] or ZERO) + (v["charges"] or ZERO)
+            if v["total"] is None:
+                v["total"] = parts
+            elif v["total"] != parts:
+                record.warning = _(
+                    "Total %(total)s differs from principal+interest+fees %(parts)s: the "
+                    "creditor's total is kept."
+                ) % {"total": euro(v["total"]), "parts": euro(parts)}
+
     def _debtors(self, records: list[CaseRecord]) -> tuple[dict[str, int], set[int]]:
         """Debtor id per contract, merging by tax code across the agency."""
+        # TODO: a debtor already known keeps its name and birth date even when a file gives a
+        # birth date it lacks; filling it in needs the change recorded on the job to be undone.
         tax_codes = {r.values["tax_code"] for r in records if r.values["tax_code"]}
         by_tax_code: dict[str, int] = {}
         for chunk in in_chunks(tax_codes):
@@ -286,12 +344,13 @@ class AcquisitionImporter:
     def _create_debtors(self, new: dict[str, CaseRecord]) -> None:
         insert_rows(
             Debtor,
-            ("tax_code", "name", "kind", "created_job_id"),
+            ("tax_code", "name", "kind", "birth_date", "created_job_id"),
             (
                 (
                     r.values["tax_code"] or None,
                     r.values["debtor_name"] or r.contract,
                     DebtorKind.COMPANY if key.isdigit() else DebtorKind.PERSON,
+                    r.values["birth_date"],
                     self.job.pk,
                 )
                 for key, r in new.items()
@@ -313,11 +372,15 @@ class AcquisitionImporter:
                 "batch_id",
                 "contract_number",
                 "creditor_reference",
+                "original_creditor",
                 "product",
                 "principal",
                 "interest",
                 "charges",
+                "assigned_total",
                 "other_charges",
+                "acceleration_date",
+                "last_payment_date",
                 "state",
                 "needs_attention",
                 "previous_id",
@@ -329,12 +392,16 @@ class AcquisitionImporter:
                     self.job.creditor_id,
                     batches[r.values["batch_code"]].pk,
                     r.contract,
-                    "",
+                    r.values["creditor_reference"] or "",
+                    r.values["original_creditor"] or "",
                     r.values["product"] or "",
-                    sum((i[3] for i in r.installments), ZERO),
+                    r.values["principal"] or ZERO,
+                    r.values["interest"] or ZERO,
+                    r.values["charges"] or ZERO,
+                    r.values["total"],
                     ZERO,
-                    ZERO,
-                    ZERO,
+                    r.values["acceleration_date"],
+                    r.values["last_payment_date"],
                     CaseState.OPEN,
                     False,
                     earlier[r.contract][0] if r.contract in earlier else None,
@@ -352,7 +419,9 @@ class AcquisitionImporter:
         for record in records:
             outcome = RowOutcome.REASSIGNED if record.contract in earlier else RowOutcome.CREATED
             self.results.append(
-                ResultRow(record.row, outcome, record.contract, "", case_ids[record.contract])
+                ResultRow(
+                    record.row, outcome, record.contract, record.warning, case_ids[record.contract]
+                )
             )
         return case_ids
 

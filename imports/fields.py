@@ -13,6 +13,8 @@ from imports import parsers
 from imports.models import ImportKind
 from imports.readers import Cell
 
+VAT_NUMBER_DIGITS = 11
+
 
 def _upper_text(value: Cell) -> str:
     return parsers.parse_text(value).upper()
@@ -20,6 +22,14 @@ def _upper_text(value: Cell) -> str:
 
 def _optional_text(value: Cell) -> str:
     return "" if value is None else parsers.parse_text(value)
+
+
+def _tax_code(value: Cell) -> str:
+    """A codice fiscale or partita IVA; a VAT number saved as a number gets its zeros back."""
+    text = _upper_text(value)
+    if text.isascii() and text.isdigit() and len(text) < VAT_NUMBER_DIGITS:
+        return text.zfill(VAT_NUMBER_DIGITS)
+    return text
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,7 @@ def _spec(*specs: FieldSpec) -> dict[str, FieldSpec]:
 
 CONTRACT = FieldSpec("contract_number", _("Contract number"), parsers.parse_text, identifier=True)
 DEBTOR_NAME = FieldSpec("debtor_name", _("Debtor name"), parsers.parse_text, blank_ok=True)
-TAX_CODE = FieldSpec("tax_code", _("Tax code"), _upper_text, blank_ok=True)
+TAX_CODE = FieldSpec("tax_code", _("Tax code"), _tax_code, blank_ok=True)
 INSTALLMENT_NUMBER = FieldSpec(
     "installment_number", _("Installment number"), parsers.parse_integer, blank_ok=True
 )
@@ -50,10 +60,22 @@ PAYMENT_METHOD = FieldSpec("payment_method", _("Payment method"), _upper_text, c
 
 FIELDS: dict[str, dict[str, FieldSpec]] = {
     ImportKind.ACQUISITION: _spec(
+        # A layout may leave it out: the batch is then named after the file.
         FieldSpec("batch_code", _("Batch"), parsers.parse_text),
         CONTRACT,
+        FieldSpec(
+            "creditor_reference",
+            _("Creditor reference"),
+            parsers.parse_text,
+            blank_ok=True,
+            identifier=True,
+        ),
+        FieldSpec("original_creditor", _("Original creditor"), _optional_text, blank_ok=True),
         DEBTOR_NAME,
+        FieldSpec("debtor_surname", _("Debtor surname"), _optional_text, blank_ok=True),
+        FieldSpec("debtor_first_name", _("Debtor first name"), _optional_text, blank_ok=True),
         TAX_CODE,
+        FieldSpec("birth_date", _("Birth date"), parsers.parse_date, blank_ok=True),
         FieldSpec("street", _("Address"), _optional_text, blank_ok=True),
         FieldSpec("postcode", _("Postcode"), parsers.parse_postcode, blank_ok=True),
         FieldSpec("city", _("City"), _optional_text, blank_ok=True),
@@ -62,6 +84,12 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         FieldSpec("mobile", _("Mobile"), _optional_text, blank_ok=True),
         FieldSpec("email", _("E-mail"), _optional_text, blank_ok=True),
         FieldSpec("product", _("Product"), _optional_text, blank_ok=True),
+        FieldSpec("principal", _("Principal"), parsers.parse_amount, blank_ok=True),
+        FieldSpec("interest", _("Interest"), parsers.parse_amount, blank_ok=True),
+        FieldSpec("charges", _("Fees assigned"), parsers.parse_amount, blank_ok=True),
+        FieldSpec("total", _("Total assigned"), parsers.parse_amount, blank_ok=True),
+        FieldSpec("acceleration_date", _("Acceleration date"), parsers.parse_date, blank_ok=True),
+        FieldSpec("last_payment_date", _("Last payment date"), parsers.parse_date, blank_ok=True),
         INSTALLMENT_NUMBER,
         DUE_DATE,
         AMOUNT,

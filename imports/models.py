@@ -61,6 +61,7 @@ class JobStatus(models.TextChoices):
     DONE = "done", _("Completed")
     FAILED = "failed", _("Failed")
     ALREADY_APPLIED = "already_applied", _("Already applied")
+    UNDONE = "undone", _("Undone")
 
 
 class ImportJobQuerySet(models.QuerySet["ImportJob"]):
@@ -93,12 +94,29 @@ class ImportJob(models.Model):
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    confirmed_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="confirmations",
+        verbose_name=_("confirms preview"),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("undone by"),
+    )
 
     objects = ImportJobQuerySet.as_manager()
 
@@ -112,7 +130,17 @@ class ImportJob(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (JobStatus.DONE, JobStatus.FAILED, JobStatus.ALREADY_APPLIED)
+        return self.status in (
+            JobStatus.DONE,
+            JobStatus.FAILED,
+            JobStatus.ALREADY_APPLIED,
+            JobStatus.UNDONE,
+        )
+
+    @property
+    def is_applied(self) -> bool:
+        """Its changes are in the database: finished, not a preview, not undone."""
+        return self.status == JobStatus.DONE and not self.dry_run
 
     @property
     def progress_percent(self) -> int:

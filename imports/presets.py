@@ -33,6 +33,41 @@ PRESETS: list[dict[str, Any]] = [
         "value_maps": {"payment_method": PAYMENT_CODES},
     },
     {
+        "slug": "axactor-affido",
+        "name": "Axactor — affido (posizioni)",
+        "kind": "acquisition",
+        "description": (
+            "Axactor Italy portfolio: one row per position, with the original creditor, the "
+            "amounts assigned and the debtor's residence. No batch column: the batch is named "
+            "after the file."
+        ),
+        "sheet": "Posizioni",
+        "columns": {
+            "contract_number": {"header": "NUM_CONTRATTO"},
+            "creditor_reference": {"header": "ID_POSIZIONE"},
+            "original_creditor": {"header": "CEDENTE"},
+            "debtor_surname": {"header": "COGNOME"},
+            "debtor_first_name": {"header": "NOME"},
+            "tax_code": {"header": "CODICE_FISCALE"},
+            "birth_date": {"header": "DATA_NASCITA"},
+            "street": {"header": "INDIRIZZO_RES"},
+            "postcode": {"header": "CAP_RES"},
+            "city": {"header": "COMUNE_RES"},
+            "province": {"header": "PROV_RES"},
+            "phone": {"header": "TELEFONO_1", "optional": True},
+            "mobile": {"header": "CELLULARE", "optional": True},
+            "email": {"header": "EMAIL", "optional": True},
+            "product": {"header": "PRODOTTO", "optional": True},
+            "principal": {"header": "CAPITALE"},
+            "interest": {"header": "INTERESSI"},
+            "charges": {"header": "SPESE"},
+            "total": {"header": "TOTALE_DEBITO", "optional": True},
+            "acceleration_date": {"header": "DATA_DECADENZA"},
+            "last_payment_date": {"header": "DATA_ULTIMO_PAGAMENTO", "optional": True},
+        },
+        "value_maps": {},
+    },
+    {
         "slug": "compass-insoluti",
         "name": "Compass — insoluti",
         "kind": "unpaid",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from django.core.files.base import ContentFile
@@ -18,23 +19,28 @@ from creditors.models import Creditor
 from imports.acquisition import AcquisitionImporter
 from imports.mapping import LayoutError, RowParser
 from imports.models import ImportJob, ImportKind, JobStatus, Layout
-from imports.readers import ReadError, open_table
+from imports.readers import Cell, ReadError, open_table
 from imports.unpaid import UnpaidImporter
 
 logger = logging.getLogger(__name__)
 
-PROGRESS_EVERY = 5000
-
 
 class Importer(Protocol):
+    """What each kind of file's importer does: read every row, then apply in a transaction."""
+
+    rows: int
     counts: dict[str, Any]
 
-    def read(self, rows: Any, progress: Any) -> None: ...
+    def __init__(self, job: ImportJob, parser: RowParser) -> None: ...
+
+    def read(
+        self, rows: Iterator[tuple[int, list[Cell]]], progress: Callable[[int], None]
+    ) -> None: ...
 
     def apply(self) -> None: ...
 
 
-IMPORTERS: dict[str, type[AcquisitionImporter] | type[UnpaidImporter]] = {
+IMPORTERS: dict[str, type[Importer]] = {
     ImportKind.ACQUISITION: AcquisitionImporter,
     ImportKind.UNPAID: UnpaidImporter,
 }
@@ -237,3 +243,71 @@ def _fail(
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "error", "duplicate_of", "finished_at"])
     logger.warning("import job %s failed", job.pk)
+
+
+def confirm_blockers(preview: ImportJob) -> list[str]:
+    """Why a preview cannot be applied now; empty when it can.
+
+    A preview can be applied while it is finished and its bytes are neither applied nor being
+    applied by another job of the same creditor and layout.
+    """
+    if not preview.dry_run:
+        return [_("Only a preview can be confirmed: this job was not a preview.")]
+    if preview.status != JobStatus.DONE:
+        return [_("Only a completed preview can be confirmed.")]
+    earlier = previous_application(preview)
+    if earlier is not None:
+        return [
+            _(
+                "This file was applied by job #%(job)s on %(when)s, so the preview can no "
+                "longer be confirmed."
+            )
+            % {
+                "job": earlier.pk,
+                "when": timezone.localtime(earlier.created_at).strftime("%d/%m/%Y %H:%M"),
+            }
+        ]
+    pending = (
+        ImportJob.objects.filter(
+            creditor_id=preview.creditor_id,
+            layout_id=preview.layout_id,
+            sha256=preview.sha256,
+            dry_run=False,
+            status__in=(JobStatus.QUEUED, JobStatus.READING, JobStatus.APPLYING),
+        )
+        .order_by("created_at")
+        .first()
+    )
+    if pending is not None:
+        return [_("This file is already being applied by job #%(job)s.") % {"job": pending.pk}]
+    return []
+
+
+def confirm_preview(preview: ImportJob, user: User | None) -> ImportJob:
+    """Apply a finished preview: a new job of the same stored bytes, queued like an upload.
+
+    The file is read and matched again when the job runs, against the cases as they are then.
+    """
+    blockers = confirm_blockers(preview)
+    if blockers:
+        raise SubmitError(" ".join(blockers))
+    try:
+        with preview.file.open("rb") as stored:
+            data = stored.read()
+    except FileNotFoundError as exc:
+        raise SubmitError(_("The previewed file is no longer stored: upload it again.")) from exc
+    if hashlib.sha256(data).hexdigest() != preview.sha256:
+        raise SubmitError(_("The stored file is not the one previewed: upload it again."))
+    with transaction.atomic():
+        job = submit_import(
+            user=user,
+            creditor=preview.creditor,
+            layout=preview.layout,
+            name=preview.original_name,
+            data=data,
+        )
+        job.confirmed_from = preview
+        job.save(update_fields=["confirmed_from"])
+    enqueue_import(job)
+    logger.info("import job %s confirms preview %s", job.pk, preview.pk)
+    return job

@@ -23,6 +23,7 @@ STATUS_TONES = {
     JobStatus.DONE: "success",
     JobStatus.FAILED: "danger",
     JobStatus.ALREADY_APPLIED: "warning",
+    JobStatus.UNDONE: "dark",
 }
 OUTCOME_TONES = {
     RowOutcome.CREATED: "success",

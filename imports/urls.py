@@ -33,4 +33,9 @@ urlpatterns = [
         name="job-download",
     ),
     path("jobs/<int:pk>/file/", views.ImportJobFileView.as_view(), name="job-file"),
+    path("jobs/<int:pk>/confirm/", views.ImportJobConfirmView.as_view(), name="job-confirm"),
+    path("jobs/<int:pk>/undo/", views.ImportJobUndoView.as_view(), name="job-undo"),
+    path(
+        "jobs/<int:pk>/undo/panel/", views.ImportJobUndoPanelView.as_view(), name="job-undo-panel"
+    ),
 ]

@@ -6,10 +6,13 @@ import tempfile
 from collections.abc import Callable
 from typing import IO, Any, cast
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 from django.views.generic import DetailView, FormView
 from django_filters.views import FilterView
@@ -18,7 +21,7 @@ from django_tables2 import RequestConfig, SingleTableMixin
 from accounts.models import User
 from imports.filters import ImportJobFilterSet, ImportRowFilterSet
 from imports.forms import ImportUploadForm
-from imports.models import ImportJob, ImportKind, JobStatus
+from imports.models import ImportJob, ImportKind, JobStatus, RowOutcome
 from imports.reports import (
     outcome_counts,
     report_filename,
@@ -27,15 +30,31 @@ from imports.reports import (
     write_rows_csv,
     write_rows_xlsx,
 )
-from imports.services import SubmitError, enqueue_import, submit_import
+from imports.services import (
+    SubmitError,
+    confirm_blockers,
+    confirm_preview,
+    enqueue_import,
+    submit_import,
+)
 from imports.tables import (
     STATUS_TONES,
     AcquisitionRowTable,
     ImportJobTable,
     UnpaidRowTable,
 )
+from imports.undo import UndoRefused, undo_blockers, undo_effects, undo_job
 
 ROWS_PER_PAGE = 50
+# A preview lists its rows not valid on the page itself, up to this many; the rest are in the
+# downloads and in the rows table filtered by outcome.
+ERROR_ROWS_SHOWN = 1000
+DELIMITERS: dict[str, Any] = {
+    ";": _lazy("; (semicolon)"),
+    ",": _lazy(", (comma)"),
+    "\t": _lazy("tab"),
+    "|": "|",
+}
 JOBS_PER_PAGE = 25
 # Reports are built in memory up to this size, then in a temporary file.
 SPOOL_BYTES = 16 * 1024 * 1024
@@ -60,7 +79,7 @@ class VisibleJobMixin(LoginRequiredMixin):
 
     def get_queryset(self) -> Any:
         return ImportJob.objects.visible_to(current_user(self.request)).select_related(
-            "creditor", "layout", "created_by", "duplicate_of"
+            "creditor", "layout", "created_by", "duplicate_of", "confirmed_from", "undone_by"
         )
 
     def get_job(self, pk: int) -> ImportJob:
@@ -125,9 +144,26 @@ class ImportJobDetailView(VisibleJobMixin, DetailView[ImportJob]):
         context = super().get_context_data(**kwargs)
         job: ImportJob = self.object
         context["status_tone"] = STATUS_TONES.get(JobStatus(job.status), "secondary")
-        if job.status == JobStatus.DONE:
+        if job.status in (JobStatus.DONE, JobStatus.UNDONE):
             context.update(self.results(job))
+        if job.dry_run and job.status == JobStatus.DONE:
+            context.update(self.preview(job))
+        context["may_undo"] = job.is_applied and current_user(self.request).can_import
         return context
+
+    def preview(self, job: ImportJob) -> dict[str, Any]:
+        """What a preview shows before it is confirmed: how the file was read, its rows not
+        valid, and whether it can still be applied."""
+        errors = job.rows.filter(outcome=RowOutcome.ERROR).order_by("number")
+        may_import = current_user(self.request).can_import
+        return {
+            "file_format": file_format_facts(job.detected_format),
+            "error_rows": errors[:ERROR_ROWS_SHOWN],
+            "error_rows_shown": ERROR_ROWS_SHOWN,
+            "confirm_blockers": confirm_blockers(job) if may_import else [],
+            "may_confirm": may_import,
+            "confirmations": job.confirmations.order_by("created_at"),
+        }
 
     def results(self, job: ImportJob) -> dict[str, Any]:
         filterset = ImportRowFilterSet(self.request.GET, queryset=report_rows(job))
@@ -143,6 +179,85 @@ class ImportJobDetailView(VisibleJobMixin, DetailView[ImportJob]):
             "rows_total": sum(n for _value, _label, n in counts),
             "selected_outcome": self.request.GET.get("outcome", ""),
         }
+
+
+def file_format_facts(detected: dict[str, Any]) -> list[tuple[str, Any]]:
+    """How the file was read, as (label, value) pairs for the job page."""
+    facts: list[tuple[str, Any]] = [(_("File type"), str(detected.get("kind", "")).upper())]
+    if detected.get("encoding"):
+        facts.append((_("Encoding"), detected["encoding"]))
+    if detected.get("delimiter"):
+        delimiter = detected["delimiter"]
+        facts.append((_("Delimiter"), DELIMITERS.get(delimiter, delimiter)))
+    if detected.get("sheet"):
+        facts.append((_("Sheet"), detected["sheet"]))
+    facts.append((_("Header row"), detected.get("header_row", "")))
+    return facts
+
+
+class ImportJobConfirmView(VisibleJobMixin, View):
+    """Apply a finished preview: its stored file becomes a new job, queued like an upload."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        preview = self.get_job(pk)
+        user = current_user(request)
+        if not user.can_import:
+            raise PermissionDenied
+        try:
+            job = confirm_preview(preview, user)
+        except SubmitError as exc:
+            messages.error(request, str(exc))
+            return redirect("imports:job", pk=preview.pk)
+        return redirect("imports:job", pk=job.pk)
+
+
+class UndoMixin(VisibleJobMixin):
+    """Undo is for those who may import: others get 403 on jobs they see, 404 on the rest."""
+
+    def get_undoable_job(self, pk: int) -> ImportJob:
+        job = self.get_job(pk)
+        if not current_user(self.request).can_import:
+            raise PermissionDenied
+        return job
+
+
+class ImportJobUndoPanelView(UndoMixin, View):
+    """The job page's undo button, or what blocks the undo; loaded after the page, since
+    finding the blockers of a large job takes a few queries over all its rows."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = self.get_undoable_job(pk)
+        blockers = undo_blockers(job) if job.is_applied else []
+        return render(request, "imports/_undo_panel.html", {"job": job, "undo_blockers": blockers})
+
+
+class ImportJobUndoView(UndoMixin, View):
+    """Undo an applied job after the user has seen what it will delete or restore."""
+
+    template_name = "imports/job_undo.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = self.get_undoable_job(pk)
+        return self.page(job, undo_blockers(job))
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = self.get_undoable_job(pk)
+        try:
+            undo_job(job, current_user(request))
+        except UndoRefused as exc:
+            return self.page(job, exc.reasons, status=409)
+        messages.success(request, _("Job #%(job)s was undone.") % {"job": job.pk})
+        return redirect("imports:job", pk=job.pk)
+
+    def page(self, job: ImportJob, blockers: list[str], status: int = 200) -> HttpResponse:
+        context = {
+            "job": job,
+            "undo_blockers": blockers,
+            "effects": {} if blockers else undo_effects(job),
+        }
+        return render(self.request, self.template_name, context, status=status)
 
 
 class ImportJobProgressView(VisibleJobMixin, DetailView[ImportJob]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -109,6 +110,50 @@ def test_total_requested_is_in_italian_format(
     content = client.get(detail_url(compass_case)).content.decode()
 
     assert ">€ 305,16</div>" in content
+
+
+def test_the_assignment_details_from_the_creditor_are_shown(
+    client: Client, operator: User, compass_case: Case
+) -> None:
+    compass_case.creditor_reference = "AX00700000"
+    compass_case.original_creditor = "Banca Alfa S.p.A."
+    compass_case.principal = Decimal("1234.56")
+    compass_case.interest = Decimal("100.10")
+    compass_case.charges = Decimal("15.00")
+    compass_case.assigned_total = Decimal("1349.66")
+    compass_case.acceleration_date = datetime.date(2023, 5, 10)
+    compass_case.last_payment_date = datetime.date(2024, 1, 28)
+    compass_case.save()
+    client.force_login(operator)
+    client.cookies["django_language"] = "en"
+
+    content = client.get(detail_url(compass_case)).content.decode()
+
+    for label, value in (
+        ("Creditor reference", "AX00700000"),
+        ("Original creditor", "Banca Alfa S.p.A."),
+        ("Principal", "€ 1,234.56"),
+        ("Interest", "€ 100.10"),
+        ("Fees assigned", "€ 15.00"),
+        ("Total assigned", "€ 1,349.66"),
+        ("Acceleration date", "10/05/2023"),
+        ("Last payment date", "28/01/2024"),
+    ):
+        assert re.search(f"<dt [^>]*>{label}</dt><dd [^>]*>{re.escape(value)}</dd>", content), label
+    assert "01/01/1980" in content  # the debtor's birth date
+
+
+def test_dates_the_creditor_did_not_give_are_left_out(
+    client: Client, operator: User, compass_case: Case
+) -> None:
+    client.force_login(operator)
+    client.cookies["django_language"] = "en"
+
+    content = client.get(detail_url(compass_case)).content.decode()
+
+    assert "Total assigned" in content
+    for label in ("Original creditor", "Acceleration date", "Last payment date"):
+        assert label not in content
 
 
 def test_installments_show_dates_status_and_fees(

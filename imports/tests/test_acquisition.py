@@ -71,6 +71,22 @@ def test_a_portfolio_creates_batch_cases_debtor_contacts_and_installments(
     )
 
 
+def test_without_amount_columns_the_principal_and_total_are_the_installments(
+    compass: Creditor,
+) -> None:
+    run_file(compass, "compass-affido", csv_bytes(AFFIDO_HEADER, *ROWS))
+
+    assert sorted(
+        Case.objects.values_list(
+            "contract_number", "principal", "interest", "charges", "assigned_total"
+        )
+    ) == [
+        ("0010007000", Decimal("1616.52"), Decimal("0.00"), Decimal("0.00"), Decimal("1616.52")),
+        ("0010007001", Decimal("50.00"), Decimal("0.00"), Decimal("0.00"), Decimal("50.00")),
+    ]
+    assert list(Batch.objects.values_list("code", flat=True)) == ["CMP-1"]
+
+
 def test_a_contract_open_in_an_earlier_batch_is_a_reassignment(compass: Creditor) -> None:
     run_file(compass, "compass-affido", csv_bytes(AFFIDO_HEADER, *ROWS))
     later = [row.replace("CMP-1;", "CMP-2;") for row in ROWS[:2]]
