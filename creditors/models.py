@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -48,7 +49,7 @@ class BatchKind(models.TextChoices):
 
 
 class BatchState(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("batch", "Open")
     RETURNED = "returned", _("Returned")
     CLOSED = "closed", _("Closed")
 

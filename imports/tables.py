@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from imports.models import ImportJob, ImportRow, JobStatus, RowOutcome
 from imports.reports import compared_installment, differing_fields, euro, italian_date, row_reason
@@ -91,7 +92,11 @@ class ImportJobTable(tables.Table):
     )
     created_by = tables.Column(verbose_name=_("Uploaded by"), accessor="created_by__username")
     open = tables.LinkColumn(
-        "imports:job", args=[tables.A("pk")], text=_("Open"), verbose_name="", orderable=False
+        "imports:job",
+        args=[tables.A("pk")],
+        text=pgettext_lazy("link", "Open"),
+        verbose_name="",
+        orderable=False,
     )
 
     class Meta:
