@@ -171,7 +171,10 @@ class ImportRow(models.Model):
     joins against, and they keep the installment's previous state so the job can be explained.
     """
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows")
+    # Indexed through (job, outcome) and the other composite indexes below.
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, related_name="rows", db_index=False
+    )
     number = models.PositiveIntegerField(_("row"))
     outcome = models.CharField(_("outcome"), max_length=30, choices=RowOutcome, blank=True)
     message = models.TextField(_("message"), blank=True)
@@ -199,7 +202,6 @@ class ImportRow(models.Model):
         ordering = ["job", "number"]
         indexes = [
             models.Index(fields=["job", "outcome"]),
-            models.Index(fields=["job", "contract_number"]),
             # Duplicates within a file and the installments to update are found by this key.
             models.Index(fields=["job", "installment", "number"]),
         ]

@@ -312,7 +312,8 @@ def _csv_records(text: str, delimiter: str) -> Iterator[_Record]:
     start = 1
     try:
         for fields in reader:
-            cells: list[Cell] = [_clean_text(field) for field in fields]
+            # Inlined _clean_text: this line runs for every cell of files of millions of cells.
+            cells: list[Cell] = [field.strip() or None for field in fields]
             if any(cell is not None for cell in cells):
                 yield start, cells
             start = reader.line_num + 1
