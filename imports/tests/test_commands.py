@@ -131,3 +131,11 @@ def test_a_missing_path_or_unknown_creditor_is_a_command_error(
             "--layout",
             "compass-insoluti",
         )
+
+
+def test_fail_interrupted_jobs_reports_how_many(
+    db: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call_command("fail_interrupted_jobs")
+
+    assert capsys.readouterr().out == "0 interrupted job(s) marked as failed.\n"
