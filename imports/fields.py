@@ -6,9 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from cases.models import Address, Case, Contact, Debtor
+from creditors.models import Batch
 from imports import parsers
 from imports.models import ImportKind
 from imports.readers import Cell
@@ -25,8 +28,11 @@ def _optional_text(value: Cell) -> str:
 
 
 def _tax_code(value: Cell) -> str:
-    """A codice fiscale or partita IVA; a VAT number saved as a number gets its zeros back."""
-    text = _upper_text(value)
+    """A codice fiscale or partita IVA; a VAT number saved as a number gets its zeros back.
+
+    Spaces are dropped ("RSS MRA 80A01 H501U"), since debtors are merged by the code.
+    """
+    text = "".join(_upper_text(value).split())
     if text.isascii() and text.isdigit() and len(text) < VAT_NUMBER_DIGITS:
         return text.zfill(VAT_NUMBER_DIGITS)
     return text
@@ -57,6 +63,28 @@ INSTALLMENT_NUMBER = FieldSpec(
 DUE_DATE = FieldSpec("due_date", _("Due date"), parsers.parse_date)
 AMOUNT = FieldSpec("amount", _("Installment amount"), parsers.parse_amount)
 PAYMENT_METHOD = FieldSpec("payment_method", _("Payment method"), _upper_text, coded=True)
+
+
+def _max_length(model: type[models.Model], field: str) -> int:
+    return int(getattr(model._meta.get_field(field), "max_length", 0) or 0)
+
+
+# Text longer than its column is a row error, never a failed job or a cut value.
+MAX_LENGTHS: dict[str, int] = {
+    "batch_code": _max_length(Batch, "code"),
+    "contract_number": _max_length(Case, "contract_number"),
+    "creditor_reference": _max_length(Case, "creditor_reference"),
+    "original_creditor": _max_length(Case, "original_creditor"),
+    "product": _max_length(Case, "product"),
+    "debtor_name": _max_length(Debtor, "name"),
+    "tax_code": _max_length(Debtor, "tax_code"),
+    "street": _max_length(Address, "street"),
+    "city": _max_length(Address, "city"),
+    "province": _max_length(Address, "province"),
+    "phone": _max_length(Contact, "value"),
+    "mobile": _max_length(Contact, "value"),
+    "email": _max_length(Contact, "value"),
+}
 
 FIELDS: dict[str, dict[str, FieldSpec]] = {
     ImportKind.ACQUISITION: _spec(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from cases.models import PaymentMethod
 from imports import parsers
-from imports.fields import FIELDS, FieldSpec
+from imports.fields import FIELDS, MAX_LENGTHS, FieldSpec
 from imports.models import Layout
 from imports.readers import Cell, normalise_header
 
@@ -40,6 +41,7 @@ class RowParser:
         self.bindings: dict[str, Binding] = {}
         self._memo: dict[str, dict[str, Any]] = {name: {} for name in specs}
         missing: list[str] = []
+        counts = Counter(normalise_header(h) for h in headers if h)
         # In the canonical order: PostgreSQL's jsonb does not keep the layout's key order.
         for name in (name for name in specs if name in layout.columns):
             column = layout.columns[name]
@@ -51,6 +53,15 @@ class RowParser:
                 if not column.get("optional"):
                     missing.append(column["header"])
                 continue
+            if counts[normalise_header(headers[index])] > 1:
+                # Which of two same-named columns holds the value cannot be guessed.
+                raise LayoutError(
+                    _(
+                        "The file has the column %(column)s more than once: keep one and "
+                        "upload it again."
+                    )
+                    % {"column": headers[index]}
+                )
             codes = {k.upper(): v for k, v in layout.value_maps.get(name, {}).items()}
             self.bindings[name] = Binding(
                 specs[name], index, headers[index], column.get("width"), codes
@@ -94,6 +105,11 @@ class RowParser:
                 pass
             try:
                 value = values[name] = self._parse_cell(binding, cell)
+                if isinstance(value, str) and len(value) > MAX_LENGTHS.get(name, len(value)):
+                    raise parsers.FieldError(
+                        _("'%(value)s' is longer than %(max)s characters")
+                        % {"value": value, "max": MAX_LENGTHS[name]}
+                    )
             except parsers.FieldError as exc:
                 errors.append(
                     _("column %(column)s: %(message)s") % {"column": binding.header, "message": exc}

@@ -80,8 +80,10 @@ PRESETS: list[dict[str, Any]] = [
             "due_date": {"header": "DATA_SCADENZA"},
             "amount": {"header": "IMPORTO_RATA"},
             "payment_method": {"header": "MOD_PAGAMENTO"},
-            "unpaid_on": {"header": "DATA_INSOLUTO", "optional": True},
-            "fees": {"header": "SPESE_PROTESTO", "aliases": ["SPESE"], "optional": True},
+            # Required: they are what tells an unpaid-installments file from a portfolio, which
+            # has the other columns too and would otherwise mark every installment unpaid.
+            "unpaid_on": {"header": "DATA_INSOLUTO"},
+            "fees": {"header": "SPESE_PROTESTO", "aliases": ["SPESE"]},
         },
         "value_maps": {"payment_method": PAYMENT_CODES},
     },

@@ -94,6 +94,10 @@ _SEP_LINE = re.compile(r'"?sep=(.)"?(?:\1)*[ ]*(?:\r\n|\r|\n|$)', re.IGNORECASE)
 _MARKUP_START = re.compile(r"\s*<(?:\?xml|!doctype|html|table)\b", re.IGNORECASE)
 _BLANK_BYTES = re.compile(rb"[ \t\r\n\f\v\x00]*")  # NUL too: blank UTF-16 is spaces and NULs
 _BLANK_TEXT = re.compile(r"\s*")
+# A letter written in UTF-8 (two to four bytes); Windows-1252 text almost never holds one.
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 # Control characters never found in text files (tab, line breaks and form feed are excluded).
 _CONTROL_BYTES = frozenset(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D, 0x1A}
@@ -225,8 +229,8 @@ def _decode(data: bytes) -> tuple[str, str]:
     else:
         try:
             return data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            pass
+        except UnicodeDecodeError as exc:
+            _refuse_mixed_encodings(data, exc)
         try:
             return data.decode("cp1252"), "cp1252"
         except UnicodeDecodeError:
@@ -241,6 +245,22 @@ def _decode(data: bytes) -> tuple[str, str]:
                 "again as “CSV UTF-8” and upload it again."
             )
         ) from exc
+
+
+def _refuse_mixed_encodings(data: bytes, error: UnicodeDecodeError) -> None:
+    """A file with valid UTF-8 letters and a few bytes that are not UTF-8 was edited in two
+    encodings; reading it as Windows-1252 would garble every accented letter of the UTF-8
+    part, so it is refused, naming the first row that is not UTF-8."""
+    if not _UTF8_MULTIBYTE.search(data):
+        return
+    row = data.count(b"\n", 0, error.start) + 1
+    raise ReadError(
+        _(
+            "The file mixes two encodings: it is mostly UTF-8, but row %(row)s has characters "
+            "in another encoding. Save it again as “CSV UTF-8” and upload it again."
+        )
+        % {"row": row}
+    ) from error
 
 
 def _open_csv(data: bytes, expected_headers: Sequence[str]) -> Table:

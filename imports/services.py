@@ -159,10 +159,6 @@ def run_import(job_id: int) -> ImportJob:
             ),
         )
     else:
-        job.counts = counts
-        job.status = JobStatus.DONE
-        job.finished_at = timezone.now()
-        job.save(update_fields=["counts", "status", "finished_at", "rows_done"])
         logger.info("import job %s done: %s", job.pk, counts)
     return job
 
@@ -222,6 +218,12 @@ def _process(job: ImportJob) -> dict[str, Any]:
             raise AlreadyApplied(earlier)
         started = time.monotonic()
         importer.apply()
+        # Done in the same transaction as the changes: a worker stopped right after the
+        # commit must not leave applied changes behind a job that says nothing was applied.
+        job.counts = importer.counts
+        job.status = JobStatus.DONE
+        job.finished_at = timezone.now()
+        job.save(update_fields=["counts", "status", "finished_at", "rows_done"])
     logger.info("import job %s applied in %.1fs", job.pk, time.monotonic() - started)
     return importer.counts
 

@@ -160,8 +160,8 @@ class UnpaidImporter:
 
         The case is the creditor's latest open case with the contract (a re-assigned contract
         has several); the installment agrees on due date, amount and method, preferring the
-        one with the row's number. Lookups are correlated subqueries on indexed columns, which
-        both SQLite and PostgreSQL run as one index probe per row.
+        one with the row's number, else one not yet unpaid. Lookups are correlated subqueries
+        on indexed columns, which both SQLite and PostgreSQL run as one index probe per row.
         """
         self._execute(
             """
@@ -175,7 +175,10 @@ class UnpaidImporter:
             ), matched AS MATERIALIZED (
                 SELECT l.*, (
                     SELECT COALESCE(
-                        MIN(CASE WHEN i.number = l.installment_number THEN i.id END), MIN(i.id)
+                        MIN(CASE WHEN i.number = l.installment_number THEN i.id END),
+                        -- Twins (same date, amount and method): the first not yet unpaid.
+                        MIN(CASE WHEN i.status <> %(unpaid)s THEN i.id END),
+                        MIN(i.id)
                     ) FROM {installment} i
                     WHERE i.case_id = l.case_id AND i.due_date = l.due_date
                       AND i.amount = l.amount AND i.payment_method = l.payment_method

@@ -66,7 +66,8 @@ def unpaid_file(*rows: str) -> bytes:
 
 def client_for(user: User) -> Client:
     # English, so the assertions hold whatever the Italian catalogue says.
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client = Client()
+    client.cookies["django_language"] = "en"
     client.force_login(user)
     return client
 
@@ -338,8 +339,8 @@ def test_a_failed_job_says_why_and_offers_no_report(back_office: User, compass: 
 
     assert body["status"] == "failed"
     assert (
-        "column(s) NUM_PRATICA, DATA_SCADENZA, IMPORTO_RATA, MOD_PAGAMENTO not found"
-        in (body["error"])
+        "column(s) NUM_PRATICA, DATA_SCADENZA, IMPORTO_RATA, MOD_PAGAMENTO, DATA_INSOLUTO, "
+        "SPESE_PROTESTO not found" in (body["error"])
     )
     assert body["summary"]["error"] == body["error"]
     assert (body["urls"]["xlsx"], body["urls"]["csv"]) == (None, None)

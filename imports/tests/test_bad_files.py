@@ -69,7 +69,8 @@ def test_an_empty_upload_is_refused_before_anything_is_stored(portfolio: Credito
             "prefattura.xlsx",
             other_layout_workbook(),
             "The file does not fit the layout “Compass — insoluti”: column(s) NUM_PRATICA, "
-            "DATA_SCADENZA, IMPORTO_RATA, MOD_PAGAMENTO not found. Columns in the file: Lotto, "
+            "DATA_SCADENZA, IMPORTO_RATA, MOD_PAGAMENTO, DATA_INSOLUTO, SPESE_PROTESTO not found. "
+            "Columns in the file: Lotto, "
             "Contratto, Nominativo, DataPagamento, Importo.",
         ),
     ],
@@ -137,5 +138,44 @@ def test_a_job_cut_off_by_a_stopped_worker_is_failed_at_the_next_start(
     assert job.status == JobStatus.FAILED
     assert job.error.startswith(
         "The job was interrupted (the worker stopped); nothing was applied."
+    )
+    assert_nothing_changed()
+
+
+def test_a_portfolio_uploaded_as_unpaid_installments_fails_and_marks_nothing(
+    portfolio: Creditor,
+) -> None:
+    with translation.override("en"):
+        job = run_file(
+            portfolio, "compass-insoluti", csv_bytes(AFFIDO_HEADER, AFFIDO_ROW, newline="\n")
+        )
+
+    assert job.status == JobStatus.FAILED
+    assert "column(s) DATA_INSOLUTO, SPESE_PROTESTO not found" in job.error
+    assert_nothing_changed()
+
+
+def test_a_file_mostly_utf8_with_a_stray_windows_byte_is_refused(portfolio: Creditor) -> None:
+    data = csv_bytes(
+        INSOLUTI_HEADER, INSOLUTO.replace("SANGUINETI", "SANGUINETÌ"), encoding="utf-8"
+    )
+    data += INSOLUTO.replace("SANGUINETI", "SANGUINET\xcc").encode("cp1252") + b"\r\n"
+
+    with translation.override("en"):
+        job = run_file(portfolio, "compass-insoluti", data, "mixed.csv")
+
+    assert job.status == JobStatus.FAILED
+    assert job.error.startswith("The file mixes two encodings: it is mostly UTF-8, but row 3 ")
+    assert_nothing_changed()
+
+
+def test_a_column_named_twice_is_refused(portfolio: Creditor) -> None:
+    header = INSOLUTI_HEADER + ";NUM_PRATICA"
+    with translation.override("en"):
+        job = run_file(portfolio, "compass-insoluti", csv_bytes(header, INSOLUTO + ";0099"))
+
+    assert job.status == JobStatus.FAILED
+    assert job.error == (
+        "The file has the column NUM_PRATICA more than once: keep one and upload it again."
     )
     assert_nothing_changed()

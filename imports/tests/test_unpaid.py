@@ -230,3 +230,17 @@ def test_two_uploads_of_the_same_file_queued_together_apply_once(portfolio: Cred
     assert second.duplicate_of == first
     assert Note.objects.count() == 1
     assert AuditEvent.objects.filter(action="import", object_id=str(second.pk)).exists()
+
+
+def test_twin_installments_are_reported_unpaid_one_after_the_other(compass: Creditor) -> None:
+    twins = [PORTFOLIO.format(n=n, m=5) for n in (1, 2)]  # same date, amount and method
+    run_file(compass, "compass-affido", csv_bytes(AFFIDO_HEADER, *twins), "affido.csv")
+    without_number = insoluto(number="")
+
+    first = run_file(compass, "compass-insoluti", csv_bytes(INSOLUTI_HEADER, without_number))
+    second = run_file(
+        compass, "compass-insoluti", csv_bytes(INSOLUTI_HEADER, without_number, newline="\n")
+    )
+
+    assert (first.counts["found"], second.counts["found"]) == (1, 1)
+    assert Installment.objects.filter(status=InstallmentStatus.UNPAID).count() == 2

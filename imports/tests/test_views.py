@@ -362,7 +362,10 @@ def test_a_failed_job_shows_why(back_office: User, compass: Creditor) -> None:
 
     assert job.status == JobStatus.FAILED
     assert "The file was not applied" in page
-    assert "column(s) NUM_PRATICA, DATA_SCADENZA, IMPORTO_RATA, MOD_PAGAMENTO not found" in page
+    assert (
+        "column(s) NUM_PRATICA, DATA_SCADENZA, IMPORTO_RATA, MOD_PAGAMENTO, DATA_INSOLUTO, "
+        "SPESE_PROTESTO not found"
+    ) in page
     assert "Download XLSX" not in page
 
 

@@ -1,0 +1,45 @@
+"""Filters of the batch list, offering only the creditors the user may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cases.filters import visible_creditors
+from creditors.models import Batch, BatchKind, BatchState
+
+
+class BatchFilterForm(forms.Form):
+    """Gives every filter widget its Bootstrap class, so the template stays a plain loop."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            css = "form-select form-select-sm" if is_select else "form-control form-control-sm"
+            field.widget.attrs.setdefault("class", css)
+
+
+class BatchFilterSet(django_filters.FilterSet):
+    creditor = django_filters.ModelChoiceFilter(
+        queryset=visible_creditors, label=_("Creditor"), empty_label=_("All")
+    )
+    state = django_filters.ChoiceFilter(
+        choices=BatchState.choices, label=_("State"), empty_label=_("All")
+    )
+    kind = django_filters.ChoiceFilter(
+        choices=BatchKind.choices, label=_("Kind"), empty_label=_("All")
+    )
+    code = django_filters.CharFilter(
+        lookup_expr="icontains",
+        label=_("Batch code"),
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+
+    class Meta:
+        model = Batch
+        fields: list[str] = []
+        form = BatchFilterForm
