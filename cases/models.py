@@ -191,6 +191,19 @@ class Source(models.TextChoices):
     DEBTOR = "debtor", _("Debtor")
 
 
+class SourcedQuerySet(models.QuerySet[Any]):
+    """Addresses and contacts are kept per source: what a creditor's file brought is shown only
+    to users of that creditor, even when the debtor is shared with another creditor."""
+
+    def visible_to(self, user: User) -> SourcedQuerySet:
+        scope = user.creditor_scope()
+        if scope is None:
+            return self
+        return self.filter(
+            models.Q(created_job__isnull=True) | models.Q(created_job__creditor_id__in=scope)
+        )
+
+
 class Address(models.Model):
     """Where a debtor can be reached, with where the information came from."""
 
@@ -203,6 +216,8 @@ class Address(models.Model):
     created_job = models.ForeignKey(
         "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = SourcedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("address")
@@ -228,6 +243,8 @@ class Contact(models.Model):
     created_job = models.ForeignKey(
         "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = SourcedQuerySet.as_manager()
 
     class Meta:
         constraints = [

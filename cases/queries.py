@@ -61,8 +61,14 @@ def cases_for_page(user: User) -> CaseQuerySet:
                 "parties",
                 queryset=CaseParty.objects.select_related("debtor").order_by(main_first, "pk"),
             ),
-            Prefetch("parties__debtor__addresses", queryset=Address.objects.order_by("pk")),
-            Prefetch("parties__debtor__contacts", queryset=Contact.objects.order_by("kind", "pk")),
+            Prefetch(
+                "parties__debtor__addresses",
+                queryset=Address.objects.visible_to(user).order_by("pk"),
+            ),
+            Prefetch(
+                "parties__debtor__contacts",
+                queryset=Contact.objects.visible_to(user).order_by("kind", "pk"),
+            ),
             "installments",
             "payments",
             Prefetch("notes", queryset=Note.objects.select_related("author")),

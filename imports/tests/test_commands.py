@@ -139,3 +139,22 @@ def test_fail_interrupted_jobs_reports_how_many(
     call_command("fail_interrupted_jobs")
 
     assert capsys.readouterr().out == "0 interrupted job(s) marked as failed.\n"
+
+
+def test_with_json_a_refused_file_still_prints_one_object(
+    compass: Creditor, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(CommandError, match="Cannot read"):
+        call_command(
+            "import_file",
+            str(tmp_path / "nope.csv"),
+            "--creditor",
+            "COMPASS",
+            "--layout",
+            "compass-insoluti",
+            "--json",
+        )
+
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["status"] == "refused"
+    assert printed["error"].startswith("Cannot read")

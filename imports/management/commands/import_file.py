@@ -1,4 +1,5 @@
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -6,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from creditors.models import Creditor
-from imports.models import JobStatus, Layout
+from imports.models import ImportJob, JobStatus, Layout
 from imports.reports import job_summary
 from imports.services import SubmitError, run_import, submit_import
 
@@ -26,6 +27,28 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Standard error carries the one line that says what went wrong, not the job's log.
+        log = logging.getLogger("imports")
+        level = log.level
+        if options["verbosity"] < 2:
+            log.setLevel(logging.ERROR)
+        try:
+            self._run(options)
+        finally:
+            log.setLevel(level)
+
+    def _run(self, options: dict[str, Any]) -> None:
+        try:
+            job = self._submit(options)
+        except CommandError as exc:
+            if options["json"]:
+                self.stdout.write(json.dumps({"status": "refused", "error": str(exc)}))
+            raise
+        if job.status == JobStatus.QUEUED:
+            job = run_import(job.pk)
+        self._report(job, options["json"])
+
+    def _submit(self, options: dict[str, Any]) -> ImportJob:
         path: Path = options["path"]
         try:
             data = path.read_bytes()
@@ -39,7 +62,7 @@ class Command(BaseCommand):
             slugs = ", ".join(Layout.objects.values_list("slug", flat=True))
             raise CommandError(f"No layout {options['layout']}. Layouts: {slugs}")
         try:
-            job = submit_import(
+            return submit_import(
                 user=None,
                 creditor=creditor,
                 layout=layout,
@@ -49,10 +72,10 @@ class Command(BaseCommand):
             )
         except SubmitError as exc:
             raise CommandError(str(exc)) from exc
-        if job.status == JobStatus.QUEUED:
-            job = run_import(job.pk)
+
+    def _report(self, job: ImportJob, as_json: bool) -> None:
         summary = job_summary(job)
-        if options["json"]:
+        if as_json:
             self.stdout.write(json.dumps(summary, ensure_ascii=False))
         else:
             for key, value in summary.items():
