@@ -25,6 +25,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import coordinate_to_tuple, get_column_letter
 from openpyxl.utils.datetime import WINDOWS_EPOCH
 from openpyxl.worksheet._reader import VALUE_TAG, WorkSheetParser
+from openpyxl.xml.constants import SHEET_MAIN_NS
 
 __all__ = [
     "Cell",
@@ -99,6 +100,10 @@ _UTF8_MULTIBYTE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+_INLINE_STRING = f"{{{SHEET_MAIN_NS}}}is"
+_TEXT = f"{{{SHEET_MAIN_NS}}}t"
+_RUN_TEXT = f"{{{SHEET_MAIN_NS}}}r/{{{SHEET_MAIN_NS}}}t"
+_DIMENSION = re.compile(r'<(?:\w+:)?dimension\s+ref="[A-Z]+\d+(?::[A-Z]+(\d+))?"')
 # Control characters never found in text files (tab, line breaks and form feed are excluded).
 _CONTROL_BYTES = frozenset(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D, 0x1A}
 
@@ -483,6 +488,7 @@ def _open_xlsx(
 
     try:
         worksheet = _pick_sheet(workbook, sheet)
+        declared_rows = _declared_rows(worksheet)
         header_row, headers, records = _locate_header(
             _xlsx_records(workbook, worksheet), expected_headers
         )
@@ -491,7 +497,7 @@ def _open_xlsx(
         raise
     file_format = FileFormat("xlsx", None, None, worksheet.title, header_row)
     # The sheet's declared size may count formatted empty rows: an estimate, not a count.
-    estimate = max((worksheet.max_row or 0) - header_row, 0)
+    estimate = max(declared_rows - header_row, 0)
     return Table(file_format, headers, _fit(records, len(headers)), estimate)
 
 
@@ -576,6 +582,8 @@ class _ExactWorkSheetParser(WorkSheetParser):  # type: ignore[misc]
         data_type = element.get("t", "n")
         if data_type == "n":
             return self._parse_number(element)
+        if data_type == "inlineStr":
+            return self._parse_inline_string(element)
         cell: dict[str, Any] = super().parse_cell(element)
         if cell["data_type"] == "e" and cell["value"] is not None:
             cell["value"] = CellError(str(cell["value"]), _coordinate(element, cell))
@@ -583,14 +591,17 @@ class _ExactWorkSheetParser(WorkSheetParser):  # type: ignore[misc]
             cell["value"] = "TRUE" if cell["value"] else "FALSE"
         return cell
 
-    def _parse_number(self, element: Any) -> dict[str, Any]:
+    def _position(self, element: Any) -> tuple[int, int]:
         coordinate = element.get("r")
         if coordinate:
             row, column = coordinate_to_tuple(coordinate)
             self.col_counter = column
-        else:
-            self.col_counter += 1
-            row, column = self.row_counter, self.col_counter
+            return row, column
+        self.col_counter += 1
+        return self.row_counter, self.col_counter
+
+    def _parse_number(self, element: Any) -> dict[str, Any]:
+        row, column = self._position(element)
         style_id = int(element.get("s") or 0)
         text = element.findtext(VALUE_TAG)
         value: Cell = None
@@ -602,6 +613,20 @@ class _ExactWorkSheetParser(WorkSheetParser):  # type: ignore[misc]
             "value": value,
             "data_type": "n",
             "style_id": style_id,
+        }
+
+    def _parse_inline_string(self, element: Any) -> dict[str, Any]:
+        # openpyxl builds a rich-text object per inline string, several times slower than
+        # reading its text runs; phonetic runs (rPh) are not part of the value.
+        row, column = self._position(element)
+        inline = element.find(_INLINE_STRING)
+        runs = [] if inline is None else inline.findall(_TEXT) + inline.findall(_RUN_TEXT)
+        return {
+            "row": row,
+            "column": column,
+            "value": "".join(node.text or "" for node in runs),
+            "data_type": "s",
+            "style_id": int(element.get("s") or 0),
         }
 
     def _number(self, text: str, style_id: int) -> Cell:
@@ -617,6 +642,17 @@ class _ExactWorkSheetParser(WorkSheetParser):  # type: ignore[misc]
                 return moment
             # Time-only or out-of-range serials stay numbers; the date parser explains why.
         return _exact_number(number)
+
+
+def _declared_rows(worksheet: Any) -> int:
+    """The last row of the sheet's <dimension>, read from the start of its XML.
+
+    openpyxl's `max_row` scans the whole sheet when a writer left the dimension out.
+    """
+    with worksheet._get_source() as source:
+        head = source.read(4096).decode("utf-8", "replace")
+    match = _DIMENSION.search(head)
+    return int(match.group(1)) if match else 0
 
 
 def _coordinate(element: Any, cell: dict[str, Any]) -> str:

@@ -83,6 +83,9 @@ def main() -> None:
     parser.add_argument("--per-case", type=int, default=8)
     parser.add_argument("--unpaid", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument(
+        "--xlsx-rows", type=int, default=100_000, help="rows of the XLSX-against-CSV comparison"
+    )
     options = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
 
@@ -132,6 +135,44 @@ def main() -> None:
             )
             if label == "insoluti" and result["found"] != expected.found:
                 raise SystemExit(f"insoluti found {result['found']}, expected {expected.found}")
+    if options.xlsx_rows:
+        compare_xlsx(options.xlsx_rows, options.per_case)
+
+
+def compare_xlsx(rows: int, per_case: int) -> None:
+    """The same portfolio as XLSX and as CSV, each loaded into an empty SQLite database."""
+    print(f"\nXLSX against CSV, {rows:,} rows, SQLite", flush=True)
+    portfolio = samplegen.generate_portfolio(
+        cases=rows // per_case, installments_per_case=(per_case, per_case), batch_code="BENCH-X"
+    )
+    files = {"csv": WORK / "bench_affido_x.csv", "xlsx": WORK / "bench_affido_x.xlsx"}
+    with files["csv"].open("wb") as stream:
+        portfolio.write_csv(stream)
+    with files["xlsx"].open("wb") as stream:
+        samplegen.write_portfolio_xlsx(portfolio, stream)
+    speeds = {}
+    for kind, path in files.items():
+        env = prepare_database("sqlite")
+        result, elapsed, peak = run(
+            [
+                "import_file",
+                str(path),
+                "--creditor",
+                "COMPASS",
+                "--layout",
+                "compass-affido",
+                "--json",
+            ],
+            env,
+        )
+        seconds = job_seconds(result, elapsed)
+        speeds[kind] = int(str(result["rows"])) / seconds
+        print(
+            f"{kind:10} {int(str(result['rows'])):>9,} rows {seconds:>7.1f} s "
+            f"{speeds[kind]:>9,.0f} rows/s {peak:>7,} MiB",
+            flush=True,
+        )
+    print(f"XLSX at {speeds['xlsx'] / speeds['csv']:.0%} of the CSV speed")
 
 
 if __name__ == "__main__":
