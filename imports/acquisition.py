@@ -32,8 +32,10 @@ from cases.models import (
 )
 from core.bulk import in_chunks, insert_rows, refresh_statistics
 from creditors.models import Batch
+from imports.checks import check_email, check_phone
 from imports.mapping import RowParser, row_error
 from imports.models import ImportJob, ImportRow, RowOutcome
+from imports.parsers import FieldError
 from imports.readers import Cell
 from imports.reports import euro
 
@@ -69,6 +71,15 @@ InstallmentRow = tuple[int, int | None, date, Decimal, str]
 BATCH_CODE_LENGTH = Batch._meta.get_field("code").max_length or 50
 
 
+def comparable_contact(kind: str, value: str) -> str:
+    """A stored contact in the form the checks give a file's contact, when it has one."""
+    check = check_email if kind == ContactKind.EMAIL else check_phone
+    try:
+        return check(value)
+    except FieldError:
+        return value
+
+
 def batch_code_from_file_name(name: str) -> str:
     """The batch of a file whose layout has no batch column: its name without extension."""
     return PurePath(name).stem.strip()[:BATCH_CODE_LENGTH] or name[:BATCH_CODE_LENGTH]
@@ -84,6 +95,8 @@ class CaseRecord:
     installments: list[InstallmentRow] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
     warning: str = ""
+    # Failed checks the layout only warns about: the values are kept as read.
+    check_warnings: str = ""
 
 
 @dataclass
@@ -128,9 +141,12 @@ class AcquisitionImporter:
             record = self.records.get(contract)
             if record is None:
                 # Case fields repeat on every installment row; the first row of a case sets them.
-                case_values, errors = self.parser.parse(cells, CASE_FIELDS)
+                warnings: list[str] = []
+                case_values, errors = self.parser.parse(cells, CASE_FIELDS, warnings)
                 self._complete(case_values)
                 record = self.records[contract] = CaseRecord(number, contract, case_values)
+                if warnings:
+                    record.check_warnings = row_error(number, warnings)
                 if errors:
                     record.errors.append((number, row_error(number, errors)))
             if with_installments:
@@ -185,10 +201,11 @@ class AcquisitionImporter:
             "rows": self.rows,
             "cases_created": sum(r.outcome == RowOutcome.CREATED for r in self.results),
             "cases_reassigned": sum(r.outcome == RowOutcome.REASSIGNED for r in self.results),
-            "already_present": sum(r.outcome == RowOutcome.DUPLICATE for r in self.results),
+            "already_present": sum(r.outcome == RowOutcome.ALREADY_PRESENT for r in self.results),
             "debtors_created": len(debtors_created),
             "installments_created": installments,
             "errors": sum(r.outcome == RowOutcome.ERROR for r in self.results),
+            "warnings": sum(bool(r.check_warnings) for r in to_create),
         }
         self.counts["cases_created"] += self.counts["cases_reassigned"]
 
@@ -280,7 +297,7 @@ class AcquisitionImporter:
                 self.results.append(
                     ResultRow(
                         record.row,
-                        RowOutcome.DUPLICATE,
+                        RowOutcome.ALREADY_PRESENT,
                         record.contract,
                         _("Contract already present in batch %(batch)s: nothing created.")
                         % {"batch": batch.code},
@@ -418,10 +435,9 @@ class AcquisitionImporter:
         )
         for record in records:
             outcome = RowOutcome.REASSIGNED if record.contract in earlier else RowOutcome.CREATED
+            message = " ".join(m for m in (record.warning, record.check_warnings) if m)
             self.results.append(
-                ResultRow(
-                    record.row, outcome, record.contract, record.warning, case_ids[record.contract]
-                )
+                ResultRow(record.row, outcome, record.contract, message, case_ids[record.contract])
             )
         return case_ids
 
@@ -485,11 +501,13 @@ class AcquisitionImporter:
                     "debtor_id", "street", "postcode"
                 )
             )
-            contacts.update(
-                Contact.objects.filter(debtor_id__in=chunk).values_list(
-                    "debtor_id", "kind", "value"
-                )
+            known = Contact.objects.filter(debtor_id__in=chunk).values_list(
+                "debtor_id", "kind", "value"
             )
+            for debtor_id, kind, value in known:
+                contacts.add((debtor_id, kind, value))
+                # Contacts saved before the checks normalised them still match the file's.
+                contacts.add((debtor_id, kind, comparable_contact(kind, value)))
         return addresses, contacts
 
     def _installments(self, records: list[CaseRecord], case_ids: dict[str, int]) -> int:

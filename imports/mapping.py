@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 
 from cases.models import PaymentMethod
 from imports import parsers
+from imports.checks import DEFAULT_POLICIES, VALUE_CHECKS, CheckPolicy, check_tax_code
 from imports.fields import FIELDS, MAX_LENGTHS, FieldSpec
-from imports.models import Layout
+from imports.models import ImportKind, Layout
 from imports.readers import Cell, normalise_header
 
 PAYMENT_METHODS = frozenset(PaymentMethod.values)
@@ -30,6 +31,7 @@ class Binding:
     header: str
     width: int | None
     codes: dict[str, str] = field(default_factory=dict)
+    check: CheckPolicy | None = None
 
 
 class RowParser:
@@ -64,7 +66,12 @@ class RowParser:
                 )
             codes = {k.upper(): v for k, v in layout.value_maps.get(name, {}).items()}
             self.bindings[name] = Binding(
-                specs[name], index, headers[index], column.get("width"), codes
+                specs[name],
+                index,
+                headers[index],
+                column.get("width"),
+                codes,
+                check_policy(layout, name),
             )
         if missing:
             raise LayoutError(
@@ -83,20 +90,29 @@ class RowParser:
         return name in self.bindings
 
     def parse(
-        self, cells: Sequence[Cell], names: Iterable[str]
+        self, cells: Sequence[Cell], names: Iterable[str], warnings: list[str] | None = None
     ) -> tuple[dict[str, Any], list[str]]:
-        """Parse the named fields of a row; errors read "column X: message"."""
+        """Parse the named fields of a row; errors read "column X: message".
+
+        Checked fields (tax code, phones, e-mail) are checked after parsing: a failed check is
+        an error, or, when the layout says "warn", a message added to `warnings` with the value
+        kept as read.
+        """
         values: dict[str, Any] = {}
         errors: list[str] = []
+        to_check: list[Binding] = []
         width = len(cells)
         for name in names:
             binding = self.bindings.get(name)
             if binding is None:
                 values[name] = None
                 continue
+            if binding.check is not None:
+                to_check.append(binding)
             cell = cells[binding.index] if binding.index < width else None
             # Files repeat values (a case's fields on each installment row, the same due dates
             # across cases): the parsed values are immutable, so each text is parsed once.
+            # Checks run outside the memo, so every case gets its own warning.
             memo = self._memo[name]
             try:
                 values[name] = memo[cell]  # type: ignore[index]
@@ -119,7 +135,35 @@ class RowParser:
                 if len(memo) >= MEMO_SIZE:
                     memo.clear()
                 memo[cell] = value
+        for binding in to_check:
+            self._check(binding, values, errors, warnings)
         return values, errors
+
+    def _check(
+        self,
+        binding: Binding,
+        values: dict[str, Any],
+        errors: list[str],
+        warnings: list[str] | None,
+    ) -> None:
+        name = binding.spec.name
+        value = values.get(name)
+        if not value:
+            return
+        try:
+            if name == "tax_code":
+                values[name] = check_tax_code(value, values.get("birth_date"))
+            else:
+                values[name] = VALUE_CHECKS[name](value)
+        except parsers.FieldError as exc:
+            message = _("column %(column)s: %(message)s") % {
+                "column": binding.header,
+                "message": exc,
+            }
+            if binding.check == CheckPolicy.REJECT:
+                errors.append(message)
+            elif warnings is not None:
+                warnings.append(message)
 
     def _parse_cell(self, binding: Binding, cell: Cell) -> Any:
         spec = binding.spec
@@ -138,6 +182,23 @@ class RowParser:
                     % {"code": cell, "known": ", ".join(PaymentMethod.values)}
                 )
         return value
+
+
+def check_policy(layout: Layout, name: str) -> CheckPolicy | None:
+    """What a failed check on the field does in this layout; None when it is not checked."""
+    # Only a portfolio brings the debtor's identifiers and contacts.
+    if layout.kind != ImportKind.ACQUISITION or name not in DEFAULT_POLICIES:
+        return None
+    policy = layout.columns[name].get("check", DEFAULT_POLICIES[name])
+    if policy not in CheckPolicy.values:
+        raise LayoutError(
+            _(
+                "The layout “%(layout)s” asks for the check “%(policy)s” on the column "
+                "%(column)s: use “reject” or “warn”."
+            )
+            % {"layout": layout.name, "policy": policy, "column": layout.columns[name]["header"]}
+        )
+    return CheckPolicy(policy)
 
 
 def row_error(number: int, errors: list[str]) -> str:

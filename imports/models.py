@@ -156,6 +156,7 @@ class RowOutcome(models.TextChoices):
     REASSIGNED = "reassigned", _("Re-assigned case created")
     FOUND = "found", _("Found")
     DUPLICATE = "duplicate", _("Duplicate")
+    ALREADY_PRESENT = "already_present", _("Already present")
     CONTRACT_NOT_FOUND = "contract_not_found", _("Contract not found")
     AMOUNT_MISMATCH = "amount_mismatch", _("Amount differs")
     DUE_DATE_MISMATCH = "due_date_mismatch", _("Due date differs")

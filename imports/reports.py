@@ -189,10 +189,12 @@ def summary_cards(job: ImportJob) -> list[SummaryCard]:
                 _("Already present"),
                 str(counts.get("already_present", 0)),
                 "secondary",
-                "duplicate",
+                "already_present",
             ),
             SummaryCard(_("Debtors created"), str(counts.get("debtors_created", 0))),
             SummaryCard(_("Installments created"), str(counts.get("installments_created", 0))),
+            # Cases loaded although a check failed (a phone, an e-mail): the row says which.
+            SummaryCard(_("Loaded with warnings"), str(counts.get("warnings", 0)), "warning"),
         ]
     cards.append(SummaryCard(_("Rows not valid"), str(counts.get("errors", 0)), "danger", "error"))
     return cards

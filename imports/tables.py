@@ -31,6 +31,7 @@ OUTCOME_TONES = {
     RowOutcome.REASSIGNED: "info",
     RowOutcome.FOUND: "success",
     RowOutcome.DUPLICATE: "secondary",
+    RowOutcome.ALREADY_PRESENT: "secondary",
     RowOutcome.CONTRACT_NOT_FOUND: "danger",
     RowOutcome.AMOUNT_MISMATCH: "warning",
     RowOutcome.DUE_DATE_MISMATCH: "warning",

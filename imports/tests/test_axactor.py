@@ -56,7 +56,7 @@ ROSSI = [
     "PRESTITO",
     "Rossi",
     "Maria Grazia",
-    "rssmgr80a41h501x",
+    "rssmgr80a41h501w",
     date(1980, 1, 1),
     "Via Casilina 12",
     3020,  # a postcode Excel took for a number: 03020
@@ -79,7 +79,7 @@ BIANCHI = [
     "UTENZA",
     "Bianchi",
     "Luca",
-    "BNCLCU75C12F205Z",
+    "BNCLCU75C12F205G",
     "12/03/1975",
     "Corso Buenos Aires 3",
     "20124",
@@ -102,7 +102,7 @@ EDILIZIA = [
     "UTENZA",
     "Edilizia Verdi S.r.l.",
     None,
-    2345678901,  # a VAT number saved as a number: its leading zero is gone
+    2345670018,  # a VAT number saved as a number: its leading zero is gone
     None,
     "Via dell'Industria 5",
     "00118",
@@ -187,6 +187,7 @@ def test_each_position_becomes_a_case_with_the_file_s_amounts_debtor_and_contact
         "debtors_created": 3,
         "installments_created": 0,
         "errors": 0,
+        "warnings": 0,
     }
     assert (job.detected_format["sheet"], job.detected_format["header_row"]) == ("Posizioni", 3)
     assert list(Batch.objects.values_list("creditor__code", "code")) == [
@@ -256,29 +257,29 @@ def test_each_position_becomes_a_case_with_the_file_s_amounts_debtor_and_contact
         (
             "AX00700000",
             "Rossi Maria Grazia",
-            "RSSMGR80A41H501X",
+            "RSSMGR80A41H501W",
             DebtorKind.PERSON,
             date(1980, 1, 1),
         ),
-        ("AX00700001", "Bianchi Luca", "BNCLCU75C12F205Z", DebtorKind.PERSON, date(1975, 3, 12)),
-        ("AX00700002", "Edilizia Verdi S.r.l.", "02345678901", DebtorKind.COMPANY, None),
+        ("AX00700001", "Bianchi Luca", "BNCLCU75C12F205G", DebtorKind.PERSON, date(1975, 3, 12)),
+        ("AX00700002", "Edilizia Verdi S.r.l.", "02345670018", DebtorKind.COMPANY, None),
     ]
     assert sorted(
         Address.objects.values_list(
             "debtor__tax_code", "street", "postcode", "city", "province", "source"
         )
     ) == [
-        ("02345678901", "Via dell'Industria 5", "00118", "Roma", "RM", "creditor"),
-        ("BNCLCU75C12F205Z", "Corso Buenos Aires 3", "20124", "Milano", "MI", "creditor"),
-        ("RSSMGR80A41H501X", "Via Casilina 12", "03020", "Torrice", "FR", "creditor"),
+        ("02345670018", "Via dell'Industria 5", "00118", "Roma", "RM", "creditor"),
+        ("BNCLCU75C12F205G", "Corso Buenos Aires 3", "20124", "Milano", "MI", "creditor"),
+        ("RSSMGR80A41H501W", "Via Casilina 12", "03020", "Torrice", "FR", "creditor"),
     ]
     assert sorted(Contact.objects.values_list("debtor__tax_code", "kind", "value")) == [
-        ("02345678901", "email", "amministrazione@ediliziaverdi.it"),
-        ("02345678901", "phone", "06 1234567"),
-        ("BNCLCU75C12F205Z", "mobile", "3479876543"),
-        ("RSSMGR80A41H501X", "email", "maria.rossi@example.it"),
-        ("RSSMGR80A41H501X", "mobile", "3331234567"),
-        ("RSSMGR80A41H501X", "phone", "0775123456"),
+        ("02345670018", "email", "amministrazione@ediliziaverdi.it"),
+        ("02345670018", "phone", "+39061234567"),
+        ("BNCLCU75C12F205G", "mobile", "+393479876543"),
+        ("RSSMGR80A41H501W", "email", "maria.rossi@example.it"),
+        ("RSSMGR80A41H501W", "mobile", "+393331234567"),
+        ("RSSMGR80A41H501W", "phone", "+390775123456"),
     ]
     assert set(ImportRow.objects.filter(job=job).values_list("outcome", "message")) == {
         (RowOutcome.CREATED, "")

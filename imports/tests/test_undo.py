@@ -137,7 +137,7 @@ def test_undoing_an_acquisition_leaves_the_database_as_before(
     job = acquire(compass, *ACQUISITION_ROWS)
     assert job.counts["cases_created"] == 3
     assert job.counts["cases_reassigned"] == 1
-    assert existing.contacts.filter(value="3339999999", created_job=job).exists()
+    assert existing.contacts.filter(value="+393339999999", created_job=job).exists()
 
     undo_job(job, back_office)
 

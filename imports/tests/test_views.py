@@ -394,6 +394,7 @@ def test_acquisition_results(
         "Already present": "0",
         "Debtors created": "1",
         "Installments created": "2",
+        "Loaded with warnings": "0",
         "Rows not valid": "2",
     }
     page = response.content.decode()
