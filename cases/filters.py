@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import django_filters
 from django import forms
 from django.db.models import QuerySet
@@ -13,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from cases.models import Case, CaseQuerySet, CaseState
 from cases.queries import search_cases
+from core.forms import BootstrapFilterForm
 from creditors.models import Batch, Creditor, CreditorQuerySet
 
 YES_NO_ALL = [("", _("All")), ("true", _("Yes")), ("false", _("No"))]
@@ -48,15 +47,7 @@ class BatchFilter(django_filters.ModelChoiceFilter):
     field_class = BatchChoiceField
 
 
-class CaseFilterForm(forms.Form):
-    """Gives every filter widget its Bootstrap class, so the template stays a plain loop."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            is_select = isinstance(field.widget, forms.Select)
-            css = "form-select form-select-sm" if is_select else "form-control form-control-sm"
-            field.widget.attrs.setdefault("class", css)
+CaseFilterForm = BootstrapFilterForm
 
 
 class BaseCaseFilterSet(django_filters.FilterSet):

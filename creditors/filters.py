@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cases.filters import visible_creditors
+from core.forms import BootstrapFilterForm
 from creditors.models import Batch, BatchKind, BatchState
 
-
-class BatchFilterForm(forms.Form):
-    """Gives every filter widget its Bootstrap class, so the template stays a plain loop."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            is_select = isinstance(field.widget, forms.Select)
-            css = "form-select form-select-sm" if is_select else "form-control form-control-sm"
-            field.widget.attrs.setdefault("class", css)
+BatchFilterForm = BootstrapFilterForm
 
 
 class BatchFilterSet(django_filters.FilterSet):

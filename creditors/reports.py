@@ -34,7 +34,6 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -50,13 +49,12 @@ from cases.models import (
     Payment,
 )
 from cases.queries import with_main_debtor
+from core.spreadsheets import typed_cell
 from creditors.models import Batch, BatchState, Creditor
 
 if TYPE_CHECKING:
     from accounts.models import User
 
-MONEY_FORMAT = "#,##0.00"
-DATE_FORMAT = "DD/MM/YYYY"
 ROWS_CHUNK = 2000
 NO_RATE = "—"
 HUNDRED = Decimal(100)
@@ -265,31 +263,18 @@ def write_end_of_mandate_xlsx(batch: Batch, stream: IO[bytes]) -> None:
     sheet.freeze_panes = "A2"
 
     bold = Font(bold=True)
-    sheet.append([_cell(sheet, str(column.header), "text", bold) for column in REPORT_COLUMNS])
+    sheet.append([typed_cell(sheet, str(column.header), "text", bold) for column in REPORT_COLUMNS])
     totals = ReportTotals()
     for case in _streamed_cases(batch):
         totals.add(case)
         values = report_row(case)
-        sheet.append([_cell(sheet, v, c.kind) for v, c in zip(values, REPORT_COLUMNS, strict=True)])
+        sheet.append(
+            [typed_cell(sheet, v, c.kind) for v, c in zip(values, REPORT_COLUMNS, strict=True)]
+        )
     sheet.append(
-        [_cell(sheet, v, c.kind, bold) for v, c in zip(totals.row(), REPORT_COLUMNS, strict=True)]
+        [
+            typed_cell(sheet, v, c.kind, bold)
+            for v, c in zip(totals.row(), REPORT_COLUMNS, strict=True)
+        ]
     )
     workbook.save(stream)
-
-
-def _cell(
-    sheet: WriteOnlyWorksheet, value: Any, kind: str, font: Font | None = None
-) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=None if value == "" else value)
-    if kind == "text" and cell.value is not None:
-        # Names and references come from the creditor's files: text starting with "=" must stay
-        # text, never become a formula the spreadsheet runs.
-        cell.value = str(value)
-        cell.data_type = "s"
-    elif kind == "money":
-        cell.number_format = MONEY_FORMAT
-    elif kind == "date":
-        cell.number_format = DATE_FORMAT
-    if font is not None:
-        cell.font = font
-    return cell

@@ -16,19 +16,17 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, override
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from cases.models import Installment
+from core.spreadsheets import typed_cell
 from imports.models import ImportJob, ImportKind, ImportRow, JobStatus, RowOutcome
 
 # Downloads are named the way the agency names the files it exchanges with creditors.
 REPORT_NAMES: dict[str, str] = {ImportKind.UNPAID: "insoluti", ImportKind.ACQUISITION: "affido"}
 ROWS_CHUNK = 2000
-MONEY_FORMAT = "#,##0.00"
-DATE_FORMAT = "DD/MM/YYYY"
 # A text cell starting with one of these is run as a formula by spreadsheet programs, and text in
 # a report comes from the creditor's file.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -265,27 +263,10 @@ def write_rows_xlsx(job: ImportJob, stream: IO[bytes]) -> None:
     for index, column in enumerate(columns, 1):
         sheet.column_dimensions[get_column_letter(index)].width = 60 if column is REASON else 14
     bold = Font(bold=True)
-    sheet.append([_xlsx_cell(sheet, str(column.header), "text", bold) for column in columns])
+    sheet.append([typed_cell(sheet, str(column.header), "text", bold) for column in columns])
     for row in _streamed_rows(job):
-        sheet.append([_xlsx_cell(sheet, column.value(row), column.kind) for column in columns])
+        sheet.append([typed_cell(sheet, column.value(row), column.kind) for column in columns])
     workbook.save(stream)
-
-
-def _xlsx_cell(
-    sheet: WriteOnlyWorksheet, value: Any, kind: str, font: Font | None = None
-) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
-    if kind == "text" and value is not None:
-        # Stored as text even when it starts with "=": a cell from the file is never a formula.
-        cell.value = str(value)
-        cell.data_type = "s"
-    elif kind == "money":
-        cell.number_format = MONEY_FORMAT
-    elif kind == "date":
-        cell.number_format = DATE_FORMAT
-    if font is not None:
-        cell.font = font
-    return cell
 
 
 def write_rows_csv(job: ImportJob, stream: IO[bytes]) -> None:
