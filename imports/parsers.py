@@ -45,12 +45,12 @@ _DOT_DECIMAL_AMOUNT = re.compile(r"(?P<int>\d+)\.(?P<dec>\d{1,2})", re.ASCII)
 
 _DAY_FIRST_DATE = re.compile(
     r"(?P<day>\d{1,2})(?P<sep>[/.-])(?P<month>\d{1,2})(?P=sep)(?P<year>\d{4}|\d{2})"
-    r"(?:[ T]\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:[.,]\d+)?)?)?",
+    r"(?:[ T](?:[01]?\d|2[0-3])[:.][0-5]\d(?:[:.][0-5]\d(?:[.,]\d+)?)?)?",
     re.ASCII,
 )
 _ISO_DATE = re.compile(
     r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
-    r"(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
+    r"(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
     re.ASCII,
 )
 _SERIAL_TEXT = re.compile(r"\d{5}", re.ASCII)

@@ -346,3 +346,13 @@ def test_integer(value: Cell) -> None:
 )
 def test_integer_errors(value: Cell, message: str) -> None:
     assert error_of(parse_integer, value) == message
+
+
+@pytest.mark.parametrize("text", ["15/05/2025 25:99", "15/05/2025 12:60", "2025-05-15 24:00"])
+def test_a_date_with_an_impossible_time_is_not_a_date(text: str) -> None:
+    with pytest.raises(FieldError):
+        parse_date(text)
+
+
+def test_a_date_with_a_real_time_keeps_its_date() -> None:
+    assert parse_date("15/05/2025 23:59") == datetime.date(2025, 5, 15)
