@@ -290,6 +290,8 @@ class Installment(models.Model):
         _("status"), max_length=10, choices=InstallmentStatus, default=InstallmentStatus.DUE
     )
     fees = MoneyField(_("fees"), default=ZERO)
+    # What payments have settled of it so far; it is paid once this reaches the amount.
+    paid_amount = MoneyField(_("paid"), default=ZERO, db_default=ZERO)
     unpaid_on = models.DateField(_("unpaid on"), null=True, blank=True)
     unpaid_job = models.ForeignKey(
         "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -313,32 +315,117 @@ class PaymentChannel(models.TextChoices):
     CREDITOR = "creditor", _("Direct to the creditor")
 
 
+class PaymentState(models.TextChoices):
+    """A payment's life: the debtor says it paid, the money is seen, the creditor recognises
+    the agency's commission on it, the agency invoices that commission."""
+
+    REPORTED = "reported", _("Reported")
+    COLLECTED = "collected", _("Collected")
+    COMMISSIONED = "commissioned", _("Commissioned")
+    INVOICED = "invoiced", _("Invoiced")
+
+
 class Payment(models.Model):
-    """Money paid on a case; collected when received, commissioned when recognised."""
+    """Money paid on a case, allocated to its oldest open installments."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="payments")
-    installment = models.ForeignKey(
-        Installment, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
-    )
     paid_on = models.DateField(_("paid on"))
     amount = MoneyField(_("amount"))
     channel = models.CharField(
         _("channel"), max_length=10, choices=PaymentChannel, default=PaymentChannel.AGENCY
     )
+    state = models.CharField(
+        _("state"), max_length=12, choices=PaymentState, default=PaymentState.REPORTED
+    )
     collected_on = models.DateField(_("collected on"), null=True, blank=True)
+    commissioned_on = models.DateField(_("commissioned on"), null=True, blank=True)
     commission_rate = models.DecimalField(
         _("commission rate (%)"), max_digits=5, decimal_places=2, null=True, blank=True
     )
     commission = MoneyField(_("commission"), null=True, blank=True)
+    pre_invoice = models.ForeignKey(
+        "billing.PreInvoice",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="payments",
+        verbose_name=_("pre-invoice"),
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    # The pre-invoice job that created the payment (matched on installments), or that moved a
+    # registered payment to commissioned; undo uses them.
+    created_job = models.ForeignKey(
+        "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    commissioned_job = models.ForeignKey(
+        "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-paid_on"]
+        ordering = ["-paid_on", "-id"]
+        indexes = [models.Index(fields=["case", "paid_on"])]
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
 
     def __str__(self) -> str:
         return f"{self.paid_on:%d/%m/%Y} {self.amount}"
+
+
+class PaymentAllocation(models.Model):
+    """The part of a payment that settles one installment."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations")
+    installment = models.ForeignKey(
+        Installment, on_delete=models.CASCADE, related_name="allocations"
+    )
+    amount = MoneyField(_("amount"))
+    # The installment's status before this allocation, restored when the payment is removed.
+    previous_status = models.CharField(max_length=10, choices=InstallmentStatus)
+
+    class Meta:
+        ordering = ["payment", "installment__due_date", "installment__number"]
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+
+    def __str__(self) -> str:
+        return f"{self.payment_id}→{self.installment_id}: {self.amount}"
+
+
+class PaymentEvent(models.Model):
+    """One change of a payment: recorded, state moved, commission set, allocated, removed."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    job = models.ForeignKey(
+        "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_state = models.CharField(max_length=12, choices=PaymentState, blank=True)
+    to_state = models.CharField(max_length=12, choices=PaymentState, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
+
+    class Meta:
+        ordering = ["payment", "at", "id"]
+        verbose_name = _("payment event")
+        verbose_name_plural = _("payment events")
+
+    def __str__(self) -> str:
+        return f"{self.payment_id}: {self.from_state}→{self.to_state}"
 
 
 class NoteKind(models.TextChoices):

@@ -62,7 +62,7 @@ class InstallmentSerializer(serializers.ModelSerializer[Installment]):
 class PaymentSerializer(serializers.ModelSerializer[Payment]):
     class Meta:
         model = Payment
-        fields = ["id", "paid_on", "amount", "channel", "collected_on", "installment"]
+        fields = ["id", "paid_on", "amount", "channel", "state", "collected_on", "commission"]
 
 
 class NoteSerializer(serializers.ModelSerializer[Note]):

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "creditors",
     "cases",
     "imports",
+    "billing",
 ]
 
 MIDDLEWARE = [
@@ -150,7 +151,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Incasso API", "VERSION": "1", "SERVE_INCLUDE_SCHEMA": False}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Incasso API",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a `state`; each choice set gets its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStateEnum": "cases.models.CaseState",
+        "PaymentStateEnum": "cases.models.PaymentState",
+        "BatchStateEnum": "creditors.models.BatchState",
+    },
+}
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 

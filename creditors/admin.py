@@ -5,7 +5,7 @@ from creditors.models import Batch, Creditor
 
 @admin.register(Creditor)
 class CreditorAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "vat_number", "commission_rate"]
+    list_display = ["code", "name", "vat_number"]
     search_fields = ["code", "name", "vat_number"]
 
 

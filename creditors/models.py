@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import models
@@ -25,9 +24,6 @@ class Creditor(models.Model):
     code = models.CharField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("legal name"), max_length=200)
     vat_number = models.CharField(_("VAT number"), max_length=20, blank=True)
-    commission_rate = models.DecimalField(
-        _("commission rate (%)"), max_digits=5, decimal_places=2, default=Decimal("0.00")
-    )
     retention_months = models.PositiveIntegerField(_("data retention (months)"), default=120)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -62,9 +58,6 @@ class Batch(models.Model):
     assigned_on = models.DateField(_("assigned on"))
     returned_on = models.DateField(_("returned on"), null=True, blank=True)
     kind = models.CharField(_("kind"), max_length=10, choices=BatchKind, default=BatchKind.PHONE)
-    commission_rate = models.DecimalField(
-        _("commission rate (%)"), max_digits=5, decimal_places=2, null=True, blank=True
-    )
     state = models.CharField(_("state"), max_length=10, choices=BatchState, default=BatchState.OPEN)
     created_job = models.ForeignKey(
         "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -22,6 +22,7 @@ from django_tables2 import SingleTableMixin
 
 from accounts.models import AuditAction, User
 from accounts.services import record_event
+from billing.terms import terms_for_batch
 from cases.models import CaseState
 from creditors.filters import BatchFilterSet
 from creditors.models import Batch, BatchState
@@ -99,9 +100,7 @@ class BatchDetailView(VisibleBatchMixin, DetailView[Batch]):
         context.update(
             state_tone=STATE_TONES.get(BatchState(batch.state), "secondary"),
             recovery_rate=format_rate(recovery_rate(batch.collected, batch.assigned)),
-            commission_rate=batch.commission_rate
-            if batch.commission_rate is not None
-            else batch.creditor.commission_rate,
+            commission_terms=terms_for_batch(batch),
             cases_by_state=[(label, by_state.get(value, 0)) for value, label in CaseState.choices],
             open_cases=by_state.get(CaseState.OPEN, 0),
             may_return=may_return,

@@ -522,6 +522,7 @@ class AcquisitionImporter:
                 "payment_method",
                 "status",
                 "fees",
+                "paid_amount",
                 "created_job_id",
             ),
             (
@@ -532,6 +533,7 @@ class AcquisitionImporter:
                     amount,
                     method,
                     InstallmentStatus.DUE,
+                    ZERO,
                     ZERO,
                     job_id,
                 )

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 class ImportKind(models.TextChoices):
     ACQUISITION = "acquisition", _("Portfolio acquisition")
     UNPAID = "unpaid", _("Unpaid installments update")
+    PRE_INVOICE = "pre_invoice", _("Pre-invoice check")
 
 
 class Layout(models.Model):
@@ -44,6 +45,9 @@ class Layout(models.Model):
         default=dict, blank=True
     )
     description = models.TextField(_("description"), blank=True)
+    # An assignment sent as several files: each entry {"name", "sheet", "columns",
+    # "value_maps", "key"} is one file, loaded in this order and linked by its key fields.
+    files: models.JSONField[list[dict[str, Any]]] = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["kind", "slug"]
@@ -151,6 +155,29 @@ class ImportJob(models.Model):
         return min(99, int(100 * self.rows_done / self.rows_total))
 
 
+class ImportJobFile(models.Model):
+    """One more file of a job whose layout reads an assignment sent as several files; the
+    job's own `file` is the first."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="extra_files")
+    position = models.PositiveSmallIntegerField(_("position"))
+    part = models.CharField(_("part"), max_length=50)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    sha256 = models.CharField(max_length=64)
+    detected_format: models.JSONField[dict[str, Any]] = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["job", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "position"], name="import_job_file_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}/{self.position} {self.original_name}"
+
+
 class RowOutcome(models.TextChoices):
     CREATED = "created", _("Case created")
     REASSIGNED = "reassigned", _("Re-assigned case created")
@@ -162,6 +189,9 @@ class RowOutcome(models.TextChoices):
     DUE_DATE_MISMATCH = "due_date_mismatch", _("Due date differs")
     PAYMENT_METHOD_MISMATCH = "payment_method_mismatch", _("Payment method differs")
     INSTALLMENT_NOT_FOUND = "installment_not_found", _("Installment not found")
+    MATCHED = "matched", _("Payment matched")
+    ALREADY_COMMISSIONED = "already_commissioned", _("Already commissioned")
+    AMOUNT_NOT_MATCHED = "amount_not_matched", _("Amount not matched")
     ERROR = "error", _("Row not valid")
 
 
@@ -195,7 +225,16 @@ class ImportRow(models.Model):
     closest = models.ForeignKey(
         "cases.Installment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    previous_status = models.CharField(max_length=10, blank=True)
+    # Database defaults too: the importers write rows with set-wise INSERTs naming only the
+    # columns they fill.
+    batch_code = models.CharField(_("batch"), max_length=50, blank=True, db_default="")
+    debtor_name = models.CharField(_("name"), max_length=200, blank=True, db_default="")
+    paid_on = models.DateField(_("paid on"), null=True, blank=True)
+    payment = models.ForeignKey(
+        "cases.Payment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    commission = MoneyField(_("commission"), null=True, blank=True)
+    previous_status = models.CharField(max_length=12, blank=True)
     previous_fees = MoneyField(null=True, blank=True)
     previous_unpaid_on = models.DateField(null=True, blank=True)
 

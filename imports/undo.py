@@ -276,7 +276,7 @@ def _unpaid_blockers(job: ImportJob) -> list[str]:
             _("Installments of contract(s) %(contracts)s were changed after this job.")
             % {"contracts": _listing(changed, "contract_number")}
         )
-    paid = Payment.objects.filter(installment__in=found.values("installment_id"))
+    paid = Payment.objects.filter(allocations__installment__in=found.values("installment_id"))
     if paid.exists():
         reasons.append(
             _("Payments were registered on installments of contract(s) %(contracts)s.")

@@ -22,6 +22,7 @@ from cases.models import (
     InstallmentStatus,
     Note,
     PartyRole,
+    PaymentAllocation,
 )
 from cases.tests.factories import (
     AddressFactory,
@@ -439,7 +440,13 @@ def test_a_payment_on_an_unpaid_installment_blocks_the_undo(
 ) -> None:
     job = insoluti(compass, INSOLUTI_ROWS[0])
     installment = Installment.objects.get(unpaid_job=job)
-    PaymentFactory(case=installment.case, installment=installment)
+    payment = PaymentFactory(case=installment.case, amount=installment.amount)
+    PaymentAllocation.objects.create(
+        payment=payment,
+        installment=installment,
+        amount=installment.amount,
+        previous_status=installment.status,
+    )
 
     assert refused(job, back_office) == [
         "Payments were registered on installments of contract(s) 0010007000."
