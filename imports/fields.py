@@ -134,4 +134,12 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         FieldSpec("unpaid_on", _("Unpaid on"), parsers.parse_date, blank_ok=True),
         FieldSpec("fees", _("Protest fees"), parsers.parse_amount, blank_ok=True),
     ),
+    ImportKind.PRE_INVOICE: _spec(
+        FieldSpec("batch_code", _("Batch"), parsers.parse_text),
+        CONTRACT,
+        # Shown in the report only: a payment is matched by batch, contract, date and amount.
+        FieldSpec("debtor_name", _("Debtor name"), _optional_text, blank_ok=True),
+        FieldSpec("paid_on", _("Paid on"), parsers.parse_date),
+        FieldSpec("amount", _("Amount paid"), parsers.parse_amount),
+    ),
 }

@@ -87,6 +87,23 @@ PRESETS: list[dict[str, Any]] = [
         },
         "value_maps": {"payment_method": PAYMENT_CODES},
     },
+    {
+        "slug": "prefattura",
+        "name": "Compass — prefattura",
+        "kind": "pre_invoice",
+        "description": (
+            "Compass Banca pre-invoice: the payments on which it recognises the agency's "
+            "commission, one row per payment."
+        ),
+        "columns": {
+            "batch_code": {"header": "Lotto"},
+            "contract_number": {"header": "Contratto", "aliases": ["NUM_PRATICA"], "width": 10},
+            "debtor_name": {"header": "Nominativo", "optional": True},
+            "paid_on": {"header": "DataPagamento", "aliases": ["DATA_PAGAMENTO"]},
+            "amount": {"header": "Importo", "aliases": ["IMPORTO_PAGATO"]},
+        },
+        "value_maps": {},
+    },
 ]
 
 
