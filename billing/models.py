@@ -148,6 +148,12 @@ class PreInvoice(models.Model):
 
     class Meta:
         ordering = ["-period_end", "-id"]
+        constraints = [
+            # Numbers are given on confirmation, one sequence per year across creditors.
+            models.UniqueConstraint(
+                fields=["number"], condition=~models.Q(number=""), name="pre_invoice_unique_number"
+            )
+        ]
         verbose_name = _("pre-invoice")
         verbose_name_plural = _("pre-invoices")
 
