@@ -231,6 +231,7 @@ class ContactKind(models.TextChoices):
     PHONE = "phone", _("Phone")
     MOBILE = "mobile", _("Mobile")
     EMAIL = "email", _("E-mail")
+    IBAN = "iban", _("IBAN")
 
 
 class Contact(models.Model):
