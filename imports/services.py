@@ -19,6 +19,7 @@ from creditors.models import Creditor
 from imports.acquisition import AcquisitionImporter
 from imports.mapping import LayoutError, RowParser
 from imports.models import ImportJob, ImportKind, JobStatus, Layout
+from imports.prefattura import PreInvoiceImporter
 from imports.readers import Cell, ReadError, open_table
 from imports.unpaid import UnpaidImporter
 
@@ -43,6 +44,7 @@ class Importer(Protocol):
 IMPORTERS: dict[str, type[Importer]] = {
     ImportKind.ACQUISITION: AcquisitionImporter,
     ImportKind.UNPAID: UnpaidImporter,
+    ImportKind.PRE_INVOICE: PreInvoiceImporter,
 }
 
 
