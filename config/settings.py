@@ -135,6 +135,18 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 INCASSO_MAX_UPLOAD_BYTES = int(os.environ.get("INCASSO_MAX_UPLOAD_BYTES", 512 * 1024 * 1024))
 
+# The agency as it appears on its invoices (FatturaPA "cedente/prestatore"); demo values.
+INCASSO_AGENCY = {
+    "name": os.environ.get("INCASSO_AGENCY_NAME", "Agenzia Incasso Demo S.r.l."),
+    "vat_number": os.environ.get("INCASSO_AGENCY_VAT_NUMBER", "12345670124"),
+    "tax_regime": os.environ.get("INCASSO_AGENCY_TAX_REGIME", "RF01"),
+    "street": os.environ.get("INCASSO_AGENCY_STREET", "Via Roma 1"),
+    "postcode": os.environ.get("INCASSO_AGENCY_POSTCODE", "20121"),
+    "city": os.environ.get("INCASSO_AGENCY_CITY", "Milano"),
+    "province": os.environ.get("INCASSO_AGENCY_PROVINCE", "MI"),
+    "country": os.environ.get("INCASSO_AGENCY_COUNTRY", "IT"),
+}
+
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("INCASSO_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),

@@ -10,6 +10,7 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("batches/", include("creditors.urls")),
     path("imports/", include("imports.urls")),
+    path("billing/", include("billing.urls")),
     path("api/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),
