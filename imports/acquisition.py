@@ -32,7 +32,7 @@ from cases.models import (
 )
 from core.bulk import in_chunks, insert_rows, refresh_statistics
 from creditors.models import Batch
-from imports.checks import check_email, check_phone
+from imports.checks import check_email, check_iban, check_phone
 from imports.mapping import RowParser, row_error
 from imports.models import ImportJob, ImportRow, RowOutcome
 from imports.parsers import FieldError
@@ -57,6 +57,7 @@ CASE_FIELDS = (
     "phone",
     "mobile",
     "email",
+    "iban",
     "product",
     "principal",
     "interest",
@@ -73,7 +74,8 @@ BATCH_CODE_LENGTH = Batch._meta.get_field("code").max_length or 50
 
 def comparable_contact(kind: str, value: str) -> str:
     """A stored contact in the form the checks give a file's contact, when it has one."""
-    check = check_email if kind == ContactKind.EMAIL else check_phone
+    checks = {ContactKind.EMAIL: check_email, ContactKind.IBAN: check_iban}
+    check = checks.get(ContactKind(kind), check_phone)
     try:
         return check(value)
     except FieldError:
@@ -476,6 +478,7 @@ class AcquisitionImporter:
                 (ContactKind.PHONE, "phone"),
                 (ContactKind.MOBILE, "mobile"),
                 (ContactKind.EMAIL, "email"),
+                (ContactKind.IBAN, "iban"),
             ):
                 value = v[name]
                 if value and (debtor_id, kind, value) not in contacts:

@@ -1,23 +1,30 @@
-"""Checks on a case's identifiers and contacts, run after a cell is parsed.
+"""Checks on a case's identifiers, contacts and address, run after a cell is parsed.
 
 Each check returns the value to keep (normalised where the check knows a canonical form) or
 raises FieldError with a message the operator can act on. A layout decides per field whether a
 failed check rejects the row or only warns (`"check": "reject"` or `"warn"` in its columns).
+
+The address check is declared on the city column and reads the postcode and province too; it
+fills a missing province from the comune, and changes nothing else the file gives.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import models
 from django.utils.translation import gettext as _
+from schwifty import IBAN
+from schwifty import exceptions as iban_errors
 from stdnum.exceptions import ValidationError as NumberError
 from stdnum.it import codicefiscale, iva
 
+from core.places import Comune, normalise_postcode, places
 from imports.parsers import FieldError
 
 PERSON_CODE_LENGTH = 16
@@ -34,11 +41,15 @@ class CheckPolicy(models.TextChoices):
 
 # The policy of a field whose layout column says nothing. Tax codes only warn: files from
 # creditors carry codes typed by hand decades ago, and refusing them would block whole cases.
-DEFAULT_POLICIES: dict[str, CheckPolicy] = {
+# The address is checked only where the layout asks for it (None): a creditor whose files
+# write districts or old comuni in the city column would otherwise get a warning on each case.
+DEFAULT_POLICIES: dict[str, CheckPolicy | None] = {
     "tax_code": CheckPolicy.WARN,
     "phone": CheckPolicy.WARN,
     "mobile": CheckPolicy.WARN,
     "email": CheckPolicy.WARN,
+    "iban": CheckPolicy.WARN,
+    "city": None,
 }
 
 
@@ -132,9 +143,117 @@ def check_email(value: str) -> str:
     return address
 
 
+def check_iban(value: str) -> str:
+    """An IBAN with a known country, its length and check digits right, in compact form
+    ("IT60X0542811101000000123456")."""
+    try:
+        return str(IBAN(value).compact)
+    except iban_errors.InvalidCountryCode as exc:
+        problem = _("its first two letters are not a country that uses IBANs")
+        raise _iban_error(value, problem) from exc
+    except iban_errors.InvalidLength as exc:
+        problem = _("it has the wrong number of characters for its country")
+        raise _iban_error(value, problem) from exc
+    except iban_errors.InvalidChecksumDigits as exc:
+        problem = _("its check digits do not match: a character is mistyped")
+        raise _iban_error(value, problem) from exc
+    except iban_errors.InvalidBBANChecksum as exc:
+        problem = _("the national check character does not match: a character is mistyped")
+        raise _iban_error(value, problem) from exc
+    except iban_errors.SchwiftyException as exc:
+        problem = _("its bank or account part is not in its country's format")
+        raise _iban_error(value, problem) from exc
+
+
+def _iban_error(value: str, problem: str) -> FieldError:
+    return FieldError(
+        _("'%(value)s' is not a valid IBAN: %(problem)s") % {"value": value, "problem": problem}
+    )
+
+
+def check_address(values: dict[str, Any]) -> dict[str, Any]:
+    """Postcode, comune and province of a row agreeing with ISTAT's list of comuni.
+
+    Returns the values to change: the province, when the file leaves it out and the comune
+    tells it. Raises FieldError naming every disagreement. Missing values are not checked.
+    """
+    city, postcode = values.get("city") or "", values.get("postcode") or ""
+    given = values.get("province") or ""
+    province = places().province_of(given) if given else None
+    if not city:
+        return {}
+    problems: list[str] = []
+    if given and province is None:
+        problems.append(
+            _("'%(province)s' is not an Italian province; write its abbreviation, such as MI")
+            % {"province": given}
+        )
+    comuni = places().find(city)
+    if not comuni:
+        problems.append(_unknown_comune(city))
+        raise FieldError("; ".join(problems))
+    comune = _the_comune(comuni, province, normalise_postcode(postcode) if postcode else "")
+    if province and comune.province != province:
+        problems.append(
+            _("Comune %(comune)s is in province %(expected)s, not %(given)s")
+            % {"comune": comune, "expected": _provinces_text(comuni), "given": province}
+        )
+    if postcode and not comune.has_postcode(normalise_postcode(postcode)):
+        problems.append(
+            _("Postcode %(postcode)s is not a postcode of %(comune)s (%(postcodes)s)")
+            % {
+                "postcode": normalise_postcode(postcode),
+                "comune": comune,
+                "postcodes": comune.postcodes_text(),
+            }
+        )
+    if problems:
+        raise FieldError("; ".join(problems))
+    if province and province != given:
+        return {"province": province}  # "Milano" becomes "MI"
+    if not given and (len(comuni) == 1 or postcode):
+        return {"province": comune.province}
+    return {}
+
+
+def _the_comune(comuni: tuple[Comune, ...], province: str | None, postcode: str) -> Comune:
+    """Among namesakes (Samone TO and Samone TN), the one the province or postcode points to."""
+    if len(comuni) > 1:
+        for comune in comuni:
+            if comune.province == province or (not province and comune.has_postcode(postcode)):
+                return comune
+    return comuni[0]
+
+
+def _provinces_text(comuni: tuple[Comune, ...]) -> str:
+    provinces = sorted({comune.province for comune in comuni})
+    if len(provinces) == 1:
+        return provinces[0]
+    return _("%(some)s or %(last)s") % {"some": ", ".join(provinces[:-1]), "last": provinces[-1]}
+
+
+def _unknown_comune(city: str) -> str:
+    closest = places().closest(city)
+    if closest is None:
+        return _("Comune '%(city)s' not found in the ISTAT list; check its spelling") % {
+            "city": city
+        }
+    return _("Comune '%(city)s' not found in the ISTAT list; did you mean %(closest)s?") % {
+        "city": city,
+        "closest": closest,
+    }
+
+
 # The checks of the fields that take a single value; the tax code also needs the birth date.
 VALUE_CHECKS: dict[str, Callable[[str], str]] = {
     "phone": check_phone,
     "mobile": check_phone,
     "email": check_email,
+    "iban": check_iban,
+}
+
+# The checks that read several fields of the row, by the field whose column declares them;
+# each returns the values to change.
+ROW_CHECKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "city": check_address,
 }

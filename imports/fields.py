@@ -84,6 +84,7 @@ MAX_LENGTHS: dict[str, int] = {
     "phone": _max_length(Contact, "value"),
     "mobile": _max_length(Contact, "value"),
     "email": _max_length(Contact, "value"),
+    "iban": _max_length(Contact, "value"),
 }
 
 FIELDS: dict[str, dict[str, FieldSpec]] = {
@@ -111,6 +112,7 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         FieldSpec("phone", _("Phone"), _optional_text, blank_ok=True),
         FieldSpec("mobile", _("Mobile"), _optional_text, blank_ok=True),
         FieldSpec("email", _("E-mail"), _optional_text, blank_ok=True),
+        FieldSpec("iban", _("IBAN"), _optional_text, blank_ok=True),
         FieldSpec("product", _("Product"), _optional_text, blank_ok=True),
         FieldSpec("principal", _("Principal"), parsers.parse_amount, blank_ok=True),
         FieldSpec("interest", _("Interest"), parsers.parse_amount, blank_ok=True),

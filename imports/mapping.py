@@ -11,7 +11,13 @@ from django.utils.translation import gettext as _
 
 from cases.models import PaymentMethod
 from imports import parsers
-from imports.checks import DEFAULT_POLICIES, VALUE_CHECKS, CheckPolicy, check_tax_code
+from imports.checks import (
+    DEFAULT_POLICIES,
+    ROW_CHECKS,
+    VALUE_CHECKS,
+    CheckPolicy,
+    check_tax_code,
+)
 from imports.fields import FIELDS, MAX_LENGTHS, FieldSpec
 from imports.models import ImportKind, Layout
 from imports.readers import Cell, normalise_header
@@ -94,9 +100,9 @@ class RowParser:
     ) -> tuple[dict[str, Any], list[str]]:
         """Parse the named fields of a row; errors read "column X: message".
 
-        Checked fields (tax code, phones, e-mail) are checked after parsing: a failed check is
-        an error, or, when the layout says "warn", a message added to `warnings` with the value
-        kept as read.
+        Checked fields (tax code, phones, e-mail, IBAN, address) are checked after parsing: a
+        failed check is an error, or, when the layout says "warn", a message added to
+        `warnings` with the value kept as read.
         """
         values: dict[str, Any] = {}
         errors: list[str] = []
@@ -151,7 +157,9 @@ class RowParser:
         if not value:
             return
         try:
-            if name == "tax_code":
+            if name in ROW_CHECKS:
+                values.update(ROW_CHECKS[name](values))
+            elif name == "tax_code":
                 values[name] = check_tax_code(value, values.get("birth_date"))
             else:
                 values[name] = VALUE_CHECKS[name](value)
@@ -190,6 +198,8 @@ def check_policy(layout: Layout, name: str) -> CheckPolicy | None:
     if layout.kind != ImportKind.ACQUISITION or name not in DEFAULT_POLICIES:
         return None
     policy = layout.columns[name].get("check", DEFAULT_POLICIES[name])
+    if policy is None:
+        return None
     if policy not in CheckPolicy.values:
         raise LayoutError(
             _(
