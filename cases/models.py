@@ -7,7 +7,19 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, OuterRef, Subquery, Sum, Value
+from django.db.models import Case as SqlCase
+from django.db.models import (
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
@@ -70,27 +82,46 @@ class CaseQuerySet(models.QuerySet["Case"]):
         return self if scope is None else self.filter(creditor_id__in=scope)
 
     def with_total_requested(self) -> CaseQuerySet:
-        """Annotate what is asked of the debtor: unpaid installments and fees, less payments."""
+        """Annotate the total requested, by the rule of `Case.compute_total_requested`, with one
+        grouped subquery per figure so that a list costs no query per row."""
         unpaid = (
             Installment.objects.filter(case=OuterRef("pk"), status=InstallmentStatus.UNPAID)
+            .order_by()
             .values("case")
-            .annotate(total=Sum(F("amount") + F("fees")))
+            .annotate(total=Sum(F("amount") - F("paid_amount") + F("fees")))
             .values("total")
         )
         paid = (
             Payment.objects.filter(case=OuterRef("pk"))
+            .order_by()
             .values("case")
             .annotate(total=Sum("amount"))
             .values("total")
         )
-        money = MoneyField()
-        return self.annotate(
-            total_requested=Coalesce(
-                Subquery(unpaid, output_field=money), Value(ZERO), output_field=money
-            )
-            + F("other_charges")
-            - Coalesce(Subquery(paid, output_field=money), Value(ZERO), output_field=money)
+        allocated = (
+            PaymentAllocation.objects.filter(payment__case=OuterRef("pk"))
+            .order_by()
+            .values("payment__case")
+            .annotate(total=Sum("amount"))
+            .values("total")
         )
+        money = MoneyField()
+        owed = SqlCase(
+            When(Exists(Installment.objects.filter(case=OuterRef("pk"))), then=_money(unpaid)),
+            default=F("assigned_total"),
+            output_field=money,
+        )
+        unallocated = ExpressionWrapper(_money(paid) - _money(allocated), output_field=money)
+        return self.annotate(
+            total_requested=ExpressionWrapper(
+                owed + F("other_charges") - unallocated, output_field=money
+            )
+        )
+
+
+def _money(subquery: models.QuerySet[Any]) -> Coalesce:
+    money = MoneyField()
+    return Coalesce(Subquery(subquery, output_field=money), Value(ZERO), output_field=money)
 
 
 class Case(models.Model):
@@ -151,12 +182,30 @@ class Case(models.Model):
         return self.state == CaseState.OPEN
 
     def compute_total_requested(self) -> Decimal:
-        """Unpaid installments plus their fees plus other charges, minus payments."""
-        unpaid = self.installments.filter(status=InstallmentStatus.UNPAID).aggregate(
-            total=Sum(F("amount") + F("fees"))
-        )["total"]
-        paid = self.payments.aggregate(total=Sum("amount"))["total"]
-        return (unpaid or ZERO) + self.other_charges - (paid or ZERO)
+        """What the debtor is asked for now.
+
+        On a case with installments: what is still outstanding of the unpaid ones (amount less
+        what payments settled) plus their fees; on a case without (one row per case, as Axactor
+        assigns) the total assigned. Then plus other charges, less the part of the payments not
+        allocated to any installment: an allocated euro already lowered an installment, so it is
+        not subtracted twice. Payments count in every state; a cancelled one is gone.
+        """
+        installments = self.installments.order_by().aggregate(
+            count=Count("pk"),
+            unpaid=Sum(
+                F("amount") - F("paid_amount") + F("fees"),
+                filter=Q(status=InstallmentStatus.UNPAID),
+            ),
+        )
+        owed = (installments["unpaid"] or ZERO) if installments["count"] else self.assigned_total
+        paid = self.payments.order_by().aggregate(total=Sum("amount"))["total"] or ZERO
+        allocated = (
+            PaymentAllocation.objects.filter(payment__case=self)
+            .order_by()
+            .aggregate(total=Sum("amount"))["total"]
+            or ZERO
+        )
+        return owed + self.other_charges - (paid - allocated)
 
     def main_debtor(self) -> Debtor | None:
         party = self.parties.filter(role=PartyRole.MAIN).select_related("debtor").first()
@@ -378,6 +427,28 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.paid_on:%d/%m/%Y} {self.amount}"
+
+    @property
+    def is_locked(self) -> bool:
+        """A payment on a confirmed pre-invoice, or commissioned by a creditor's pre-invoice
+        file, is the creditor's record: nobody changes it by hand."""
+        if self.pre_invoice_id is not None and self.pre_invoice is not None:
+            return self.pre_invoice.is_locked or self._commissioned_by_job
+        return self._commissioned_by_job
+
+    @property
+    def _commissioned_by_job(self) -> bool:
+        by_job = self.commissioned_job_id is not None or self.created_job_id is not None
+        return by_job and self.state in (PaymentState.COMMISSIONED, PaymentState.INVOICED)
+
+    @property
+    def allocated_amount(self) -> Decimal:
+        """The part settling installments; uses the prefetched allocations when there are."""
+        return sum((allocation.amount for allocation in self.allocations.all()), ZERO)
+
+    @property
+    def unallocated_amount(self) -> Decimal:
+        return self.amount - self.allocated_amount
 
 
 class PaymentAllocation(models.Model):

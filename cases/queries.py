@@ -9,9 +9,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db.models import Case as SqlCase
-from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 
-from cases.models import Address, Case, CaseParty, CaseQuerySet, Contact, Note, PartyRole
+from cases.models import (
+    Address,
+    Case,
+    CaseParty,
+    CaseQuerySet,
+    Contact,
+    Note,
+    PartyRole,
+    Payment,
+    PaymentAllocation,
+    PaymentEvent,
+)
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -70,8 +81,21 @@ def cases_for_page(user: User) -> CaseQuerySet:
                 queryset=Contact.objects.visible_to(user).order_by("kind", "pk"),
             ),
             "installments",
-            "payments",
+            Prefetch("payments", queryset=payments_with_history()),
             Prefetch("notes", queryset=Note.objects.select_related("author")),
             Prefetch("reassignments", queryset=later_cases),
         )
     )
+
+
+def payments_with_history() -> QuerySet[Payment]:
+    """Payments with their pre-invoice, allocations and events: three queries for any number."""
+    return Payment.objects.select_related("pre_invoice", "recorded_by").prefetch_related(
+        Prefetch("allocations", queryset=PaymentAllocation.objects.select_related("installment")),
+        Prefetch("events", queryset=PaymentEvent.objects.select_related("user")),
+    )
+
+
+def visible_payments(user: User) -> QuerySet[Payment]:
+    """Payments on the cases a user may see."""
+    return payments_with_history().filter(case__in=Case.objects.visible_to(user))

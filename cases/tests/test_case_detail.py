@@ -13,7 +13,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AuditAction, AuditEvent, User
-from cases.models import Case, ContactKind, InstallmentStatus, NoteKind, PartyRole, Source
+from cases.models import (
+    Case,
+    ContactKind,
+    InstallmentStatus,
+    NoteKind,
+    PartyRole,
+    PaymentState,
+    Source,
+)
+from cases.payments import advance_payment, record_payment
 from cases.tests.factories import (
     AddressFactory,
     CaseFactory,
@@ -243,10 +252,12 @@ def count_page_queries(client: Client, case: Case) -> int:
     return len(queries)
 
 
-def test_page_query_count_does_not_grow_with_installments_and_notes(
-    client: Client, operator: User, compass_case: Case, unpaid_job: ImportJob
+def test_page_query_count_does_not_grow_with_installments_notes_and_payments(
+    client: Client, operator: User, team_leader: User, compass_case: Case, unpaid_job: ImportJob
 ) -> None:
     client.force_login(operator)
+    # One payment from the start: its allocations and history are one query each, however many.
+    record_payment(compass_case, datetime.date(2025, 6, 1), Decimal("10.00"), "agency", operator)
     count_page_queries(client, compass_case)  # warm-up
     before = count_page_queries(client, compass_case)
 
@@ -255,6 +266,10 @@ def test_page_query_count_does_not_grow_with_installments_and_notes(
         NoteFactory(case=compass_case, kind=NoteKind.SYSTEM, job=unpaid_job, author=None)
         NoteFactory(case=compass_case, author=operator)
         PaymentFactory(case=compass_case)
+        payment = record_payment(
+            compass_case, datetime.date(2025, 6, 2), Decimal("150.00"), "agency", operator
+        )
+        advance_payment(payment, PaymentState.COLLECTED, team_leader, on=datetime.date(2025, 6, 3))
     debtor = compass_case.main_debtor()
     AddressFactory.create_batch(3, debtor=debtor)
     ContactFactory.create_batch(3, debtor=debtor)
