@@ -450,12 +450,18 @@ class AcquisitionImporter:
         debtor_ids: dict[str, int],
         debtors_created: set[int],
     ) -> None:
-        job_id = self.job.pk
         insert_rows(
             CaseParty,
             ("case_id", "debtor_id", "role"),
             ((case_ids[r.contract], debtor_ids[r.contract], PartyRole.MAIN) for r in records),
         )
+        self._addresses_contacts(records, debtor_ids, debtors_created)
+
+    def _addresses_contacts(
+        self, records: list[CaseRecord], debtor_ids: dict[str, int], debtors_created: set[int]
+    ) -> None:
+        """The records' addresses and contacts their debtors do not have yet."""
+        job_id = self.job.pk
         known_debtors = set(debtor_ids.values()) - debtors_created
         addresses, contacts = self._known_addresses_contacts(known_debtors)
         new_addresses, new_contacts = [], []

@@ -124,6 +124,9 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         DUE_DATE,
         AMOUNT,
         PAYMENT_METHOD,
+        # In a file of parties of an assignment sent as several files: debtor, co-obligor or
+        # guarantor, through the layout's value map.
+        FieldSpec("party_role", _("Party role"), _upper_text, blank_ok=True),
     ),
     ImportKind.UNPAID: _spec(
         CONTRACT,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from django.core.files.base import ContentFile
@@ -17,6 +16,15 @@ from accounts.models import AuditAction, User
 from accounts.services import record_event
 from creditors.models import Creditor
 from imports.acquisition import AcquisitionImporter
+from imports.assignment import (
+    FilesError,
+    detected_format,
+    match_files,
+    read_assignment,
+    set_digest,
+    store_extra_files,
+    stored_files,
+)
 from imports.mapping import LayoutError, RowParser
 from imports.models import ImportJob, ImportKind, JobStatus, Layout
 from imports.prefattura import PreInvoiceImporter
@@ -93,25 +101,35 @@ def submit_import(
     name: str,
     data: bytes,
     dry_run: bool = False,
+    more_files: Sequence[tuple[str, bytes]] = (),
 ) -> ImportJob:
-    """Store the uploaded bytes with their SHA-256 and queue a job, unless already applied."""
-    if not data:
-        raise SubmitError(_("The file “%(name)s” is empty.") % {"name": name})
+    """Store the uploaded bytes with their SHA-256 and queue a job, unless already applied.
+
+    A layout that reads several files takes them all (`more_files` after the first): the set is
+    refused whole when a file is missing or extra, and is applied once, whatever its order.
+    """
+    for file_name, content in ((name, data), *more_files):
+        if not content:
+            raise SubmitError(_("The file “%(name)s” is empty.") % {"name": file_name})
     if layout.creditor_id not in (None, creditor.pk):
         raise SubmitError(
             _("The layout “%(layout)s” belongs to another creditor.") % {"layout": layout}
         )
+    try:
+        files = match_files(layout, [(name, data), *more_files])
+    except (FilesError, LayoutError) as exc:
+        raise SubmitError(str(exc)) from exc
     job = ImportJob(
         creditor=creditor,
         layout=layout,
         kind=layout.kind,
-        original_name=name[:255],
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        original_name=files[0].name[:255],
+        size=sum(len(f.data) for f in files),
+        sha256=set_digest(files),
         dry_run=dry_run,
         created_by=user,
     )
-    job.file.save(name, ContentFile(data), save=False)
+    job.file.save(files[0].name, ContentFile(files[0].data), save=False)
     earlier = None if dry_run else previous_application(job)
     if earlier is not None:
         job.status = JobStatus.ALREADY_APPLIED
@@ -119,6 +137,7 @@ def submit_import(
         job.error = already_applied_message(earlier)
         job.finished_at = timezone.now()
     job.save()
+    store_extra_files(job, files)
     record_event(user, AuditAction.IMPORT, job, summary=f"{job.kind} {job.status}")
     logger.info("import job %s submitted kind=%s size=%s", job.pk, job.kind, job.size)
     return job
@@ -184,31 +203,10 @@ def fail_interrupted_jobs() -> int:
 
 
 def _process(job: ImportJob) -> dict[str, Any]:
-    layout = job.layout
-    expected = [c["header"] for c in layout.columns.values()]
-    with job.file.open("rb") as stored:
-        # Not kept in a variable: a CSV's bytes can go once they are decoded.
-        table = open_table(
-            stored.read(), job.original_name, expected_headers=expected, sheet=layout.sheet or None
-        )
-    parser = RowParser(layout, table.headers)
-    job.detected_format = {
-        "kind": table.format.kind,
-        "encoding": table.format.encoding,
-        "delimiter": table.format.delimiter,
-        "sheet": table.format.sheet,
-        "header_row": table.format.header_row,
-        "headers": table.headers,
-    }
-    job.rows_total = table.estimated_rows
-    job.save(update_fields=["detected_format", "rows_total"])
-
-    importer = IMPORTERS[job.kind](job, parser)
-    started = time.monotonic()
-    importer.read(table.rows, lambda n: _progress(job, n))
-    logger.info(
-        "import job %s read %s rows in %.1fs", job.pk, importer.rows, time.monotonic() - started
-    )
+    if job.layout.files:
+        importer: Importer = read_assignment(job, lambda n: _progress(job, n))
+    else:
+        importer = _read(job)
     if importer.rows == 0:
         raise ReadError(_("The file has a header but no rows."))
     ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.APPLYING, rows_done=importer.rows)
@@ -231,6 +229,28 @@ def _process(job: ImportJob) -> dict[str, Any]:
     ImportJob.objects.filter(pk=job.pk).update(finished_at=job.finished_at)
     logger.info("import job %s applied in %.1fs", job.pk, time.monotonic() - started)
     return importer.counts
+
+
+def _read(job: ImportJob) -> Importer:
+    layout = job.layout
+    expected = [c["header"] for c in layout.columns.values()]
+    with job.file.open("rb") as stored:
+        # Not kept in a variable: a CSV's bytes can go once they are decoded.
+        table = open_table(
+            stored.read(), job.original_name, expected_headers=expected, sheet=layout.sheet or None
+        )
+    parser = RowParser(layout, table.headers)
+    job.detected_format = detected_format(table)
+    job.rows_total = table.estimated_rows
+    job.save(update_fields=["detected_format", "rows_total"])
+
+    importer = IMPORTERS[job.kind](job, parser)
+    started = time.monotonic()
+    importer.read(table.rows, lambda n: _progress(job, n))
+    logger.info(
+        "import job %s read %s rows in %.1fs", job.pk, importer.rows, time.monotonic() - started
+    )
+    return importer
 
 
 def _progress(job: ImportJob, rows_done: int) -> None:
@@ -299,19 +319,19 @@ def confirm_preview(preview: ImportJob, user: User | None) -> ImportJob:
     if blockers:
         raise SubmitError(" ".join(blockers))
     try:
-        with preview.file.open("rb") as stored:
-            data = stored.read()
+        files = stored_files(preview)
     except FileNotFoundError as exc:
         raise SubmitError(_("The previewed file is no longer stored: upload it again.")) from exc
-    if hashlib.sha256(data).hexdigest() != preview.sha256:
+    if set_digest(files) != preview.sha256:
         raise SubmitError(_("The stored file is not the one previewed: upload it again."))
     with transaction.atomic():
         job = submit_import(
             user=user,
             creditor=preview.creditor,
             layout=preview.layout,
-            name=preview.original_name,
-            data=data,
+            name=files[0].name,
+            data=files[0].data,
+            more_files=[(f.name, f.data) for f in files[1:]],
         )
         job.confirmed_from = preview
         job.save(update_fields=["confirmed_from"])

@@ -157,6 +157,11 @@ def _case_work_blockers(job: ImportJob, cases: QuerySet[Case], untold: QuerySet[
     with_more_parties = (
         cases.annotate(parties_count=Count("parties")).filter(parties_count__gt=1).values("pk")
     )
+    added_parties = CaseParty.objects.filter(case__in=with_more_parties)
+    # An assignment in several files gave its cases co-obligors and guarantors itself.
+    if "parties_created" in job.counts:
+        given = CaseParty.objects.filter(case__in=cases).count() <= job.counts["parties_created"]
+        added_parties = added_parties.none() if given else added_parties
     checks: list[tuple[QuerySet[Any], str]] = [
         (changed, _("Installments of contract(s) %(contracts)s were added or changed later.")),
         (
@@ -168,7 +173,7 @@ def _case_work_blockers(job: ImportJob, cases: QuerySet[Case], untold: QuerySet[
             _("Notes were written on contract(s) %(contracts)s."),
         ),
         (
-            CaseParty.objects.filter(case__in=with_more_parties),
+            added_parties,
             _("Other parties were added to contract(s) %(contracts)s."),
         ),
     ]
