@@ -17,6 +17,7 @@ from imports.models import ImportKind, Layout
 DEFAULT_LAYOUTS: dict[str, str] = {
     ImportKind.UNPAID: "compass-insoluti",
     ImportKind.ACQUISITION: "compass-affido",
+    ImportKind.PRE_INVOICE: "prefattura",
 }
 
 

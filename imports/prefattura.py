@@ -380,7 +380,8 @@ class PreInvoiceImporter:
                 "amount",
             )
         )
-        pending = (PendingRow(*values) for values in rows.iterator(5000))
+        # Rows with a case were parsed whole, so their date and amount are set.
+        pending = (PendingRow(*values) for values in rows.iterator(5000))  # type: ignore[arg-type]
         cases = (list(case_rows) for _case, case_rows in groupby(pending, lambda r: r.case_id))
         for chunk in chunked(cases, CASES_PER_PASS):
             yield [row for case_rows in chunk for row in case_rows]

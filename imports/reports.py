@@ -25,7 +25,11 @@ from core.spreadsheets import typed_cell
 from imports.models import ImportJob, ImportKind, ImportRow, JobStatus, RowOutcome
 
 # Downloads are named the way the agency names the files it exchanges with creditors.
-REPORT_NAMES: dict[str, str] = {ImportKind.UNPAID: "insoluti", ImportKind.ACQUISITION: "affido"}
+REPORT_NAMES: dict[str, str] = {
+    ImportKind.UNPAID: "insoluti",
+    ImportKind.ACQUISITION: "affido",
+    ImportKind.PRE_INVOICE: "prefattura",
+}
 ROWS_CHUNK = 2000
 # A text cell starting with one of these is run as a formula by spreadsheet programs, and text in
 # a report comes from the creditor's file.
@@ -98,7 +102,8 @@ def row_reason(row: ImportRow) -> str:
     closest = compared_installment(row)
     if row.outcome == RowOutcome.FOUND and closest is not None:
         return _("Installment %(number)s of the case") % {"number": closest.number}
-    if row.outcome == RowOutcome.CONTRACT_NOT_FOUND:
+    # A pre-invoice row says itself whether the contract is in another batch.
+    if row.outcome == RowOutcome.CONTRACT_NOT_FOUND and not row.message:
         return _("No open case of this creditor has contract %(contract)s.") % {
             "contract": row.contract_number
         }
@@ -171,6 +176,8 @@ def summary_cards(job: ImportJob) -> list[SummaryCard]:
             )
             for outcome in NOT_FOUND
         ]
+    elif job.kind == ImportKind.PRE_INVOICE:
+        cards = pre_invoice_cards(counts)
     else:
         cards = [
             SummaryCard(_("Rows read"), str(counts.get("rows", 0))),
@@ -196,6 +203,31 @@ def summary_cards(job: ImportJob) -> list[SummaryCard]:
         ]
     cards.append(SummaryCard(_("Rows not valid"), str(counts.get("errors", 0)), "danger", "error"))
     return cards
+
+
+def pre_invoice_cards(counts: dict[str, Any]) -> list[SummaryCard]:
+    not_found = counts.get("not_found", {})
+    return [
+        SummaryCard(_("Rows read"), str(counts.get("rows", 0))),
+        SummaryCard(_("Payments matched"), str(counts.get("matched", 0)), "success", "matched"),
+        SummaryCard(
+            _("Already commissioned"),
+            str(counts.get("already_commissioned", 0)),
+            "secondary",
+            "already_commissioned",
+        ),
+        SummaryCard(_("Collected"), euro(Decimal(counts.get("collected_total", "0")))),
+        SummaryCard(_("Commission"), euro(Decimal(counts.get("commission_total", "0")))),
+        SummaryCard(
+            _("Matched without commission terms"), str(counts.get("without_terms", 0)), "warning"
+        ),
+        *(
+            SummaryCard(
+                str(outcome.label), str(not_found.get(outcome.value, 0)), "warning", outcome
+            )
+            for outcome in (RowOutcome.CONTRACT_NOT_FOUND, RowOutcome.AMOUNT_NOT_MATCHED)
+        ),
+    ]
 
 
 # Downloads: one column list per kind of job, each cell typed so both formats can render it.
@@ -243,6 +275,24 @@ REPORT_COLUMNS: dict[str, list[ReportColumn]] = {
         ),
     ],
     ImportKind.ACQUISITION: [ROW, CONTRACT, OUTCOME, REASON],
+    ImportKind.PRE_INVOICE: [
+        ROW,
+        ReportColumn(gettext_lazy("Batch"), lambda row: row.batch_code),
+        CONTRACT,
+        ReportColumn(gettext_lazy("Name"), lambda row: row.debtor_name),
+        ReportColumn(gettext_lazy("Paid on"), lambda row: row.paid_on, "date"),
+        ReportColumn(gettext_lazy("Amount"), lambda row: row.amount, "money"),
+        OUTCOME,
+        REASON,
+        ReportColumn(gettext_lazy("Commission"), lambda row: row.commission, "money"),
+        ReportColumn(gettext_lazy("Closest installment"), _installment_value("number"), "number"),
+        ReportColumn(
+            gettext_lazy("Closest installment due date"), _installment_value("due_date"), "date"
+        ),
+        ReportColumn(
+            gettext_lazy("Closest installment amount"), _installment_value("amount"), "money"
+        ),
+    ],
 }
 
 

@@ -37,6 +37,9 @@ OUTCOME_TONES = {
     RowOutcome.DUE_DATE_MISMATCH: "warning",
     RowOutcome.PAYMENT_METHOD_MISMATCH: "warning",
     RowOutcome.INSTALLMENT_NOT_FOUND: "warning",
+    RowOutcome.MATCHED: "success",
+    RowOutcome.ALREADY_COMMISSIONED: "secondary",
+    RowOutcome.AMOUNT_NOT_MATCHED: "warning",
     RowOutcome.ERROR: "danger",
 }
 MISSING = "—"
@@ -199,6 +202,38 @@ class UnpaidRowTable(tables.Table):
         return euro(value)
 
     def render_fees(self, value: Decimal) -> str:
+        return euro(value)
+
+    def render_outcome(self, record: ImportRow) -> SafeString:
+        return outcome_badge(record)
+
+
+class PreInvoiceRowTable(tables.Table):
+    """A pre-invoice file's rows: the payment each matched and its commission, or why not."""
+
+    number = tables.Column(verbose_name=_("Row"))
+    batch_code = tables.Column(verbose_name=_("Batch"))
+    contract_number = tables.Column(verbose_name=_("Contract"), empty_values=())
+    paid_on = tables.Column(verbose_name=_("Paid on"))
+    amount = tables.Column(verbose_name=_("Amount"), attrs={"td": {"class": "money"}})
+    commission = tables.Column(verbose_name=_("Commission"), attrs={"td": {"class": "money"}})
+    outcome = tables.Column(verbose_name=_("Outcome"), empty_values=())
+
+    class Meta:
+        orderable = False
+        attrs = {"class": "table table-sm align-middle import-rows"}
+        empty_text = _("No rows with this outcome.")
+
+    def render_contract_number(self, record: ImportRow) -> SafeString:
+        return case_link(record)
+
+    def render_paid_on(self, value: datetime.date) -> str:
+        return italian_date(value)
+
+    def render_amount(self, value: Decimal) -> str:
+        return euro(value)
+
+    def render_commission(self, value: Decimal) -> str:
         return euro(value)
 
     def render_outcome(self, record: ImportRow) -> SafeString:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import AuditAction, User
 from accounts.services import record_event
+from billing.models import PreInvoice, PreInvoiceState
 from cases.models import (
     ZERO,
     Address,
@@ -27,6 +28,9 @@ from cases.models import (
     InstallmentStatus,
     Note,
     Payment,
+    PaymentAllocation,
+    PaymentEvent,
+    PaymentState,
 )
 from creditors.models import Batch
 from imports.models import ImportJob, ImportKind, ImportRow, JobStatus, RowOutcome
@@ -54,6 +58,8 @@ def undo_blockers(job: ImportJob) -> list[str]:
         return reasons
     if job.kind == ImportKind.ACQUISITION:
         return _acquisition_blockers(job)
+    if job.kind == ImportKind.PRE_INVOICE:
+        return _pre_invoice_blockers(job)
     return _unpaid_blockers(job)
 
 
@@ -68,6 +74,8 @@ def undo_effects(job: ImportJob) -> dict[str, int]:
             "addresses": Address.objects.filter(created_job=job).count(),
             "contacts": Contact.objects.filter(created_job=job).count(),
         }
+    if job.kind == ImportKind.PRE_INVOICE:
+        return _pre_invoice_effects(job)
     return {
         "installments": Installment.objects.filter(unpaid_job=job).count(),
         "notes": Note.objects.filter(job=job).count(),
@@ -84,6 +92,8 @@ def undo_job(job: ImportJob, user: User | None) -> None:
             raise UndoRefused(reasons)
         if locked.kind == ImportKind.ACQUISITION:
             effects = _undo_acquisition(locked)
+        elif locked.kind == ImportKind.PRE_INVOICE:
+            effects = _undo_pre_invoice(locked)
         else:
             effects = _undo_unpaid(locked)
         locked.status = JobStatus.UNDONE
@@ -386,3 +396,105 @@ def _undo_unpaid(job: ImportJob) -> dict[str, int]:
         .update(needs_attention=False)
     )
     return {"installments": restored, "notes": notes, "cases_unflagged": unflagged}
+
+
+# Pre-invoice
+
+
+def _pre_invoice_blockers(job: ImportJob) -> list[str]:
+    """A confirmed pre-invoice is final; payments or installments changed since the job would
+    be restored over those changes."""
+    reasons = []
+    confirmed = PreInvoice.objects.filter(job=job, state=PreInvoiceState.CONFIRMED).first()
+    if confirmed is not None:
+        reasons.append(
+            _("The pre-invoice %(number)s made by this job was confirmed: it cannot change.")
+            % {"number": confirmed}
+        )
+    payments = Payment.objects.filter(
+        pk__in=ImportRow.objects.filter(job=job, outcome=RowOutcome.MATCHED).values("payment_id")
+    )
+    moved = payments.exclude(state=PaymentState.COMMISSIONED, commissioned_job=job)
+    touched = payments.filter(
+        Exists(
+            PaymentEvent.objects.filter(payment=OuterRef("pk"), at__gt=job.finished_at).exclude(
+                job=job
+            )
+        )
+    )
+    if moved.exists() or touched.exists():
+        reasons.append(
+            _("Payments of contract(s) %(contracts)s were changed after this job.")
+            % {"contracts": _listing(moved | touched, "case__contract_number")}
+        )
+    allocated = PaymentAllocation.objects.filter(payment__created_job=job)
+    installments = Installment.objects.filter(pk__in=allocated.values("installment_id"))
+    later = PaymentAllocation.objects.filter(installment__in=installments).exclude(
+        payment__created_job=job
+    )
+    changed = installments.exclude(status=InstallmentStatus.PAID)
+    if later.exists() or changed.exists():
+        reasons.append(
+            _("Installments of contract(s) %(contracts)s were paid or changed after this job.")
+            % {"contracts": _listing(installments, "case__contract_number")}
+        )
+    return reasons
+
+
+def _pre_invoice_effects(job: ImportJob) -> dict[str, int]:
+    matched = ImportRow.objects.filter(job=job, outcome=RowOutcome.MATCHED)
+    created = Payment.objects.filter(created_job=job)
+    return {
+        "payments_restored": matched.exclude(payment__in=created).count(),
+        "payments_deleted": created.count(),
+        "installments": PaymentAllocation.objects.filter(payment__in=created).count(),
+        "pre_invoices": PreInvoice.objects.filter(job=job).count(),
+    }
+
+
+def _undo_pre_invoice(job: ImportJob) -> dict[str, int]:
+    """Give the registered payments their state from before, take the created payments' amounts
+    off their installments, delete those payments with their allocations, the job's payment
+    events and its draft pre-invoice."""
+    payment, allocation = Payment._meta.db_table, PaymentAllocation._meta.db_table
+    effects = {
+        "payments_restored": _execute(
+            f"""
+            UPDATE {payment} SET state = r.previous_status,
+                collected_on = CASE WHEN r.previous_status = %(reported)s THEN NULL
+                    ELSE {payment}.collected_on END,
+                commissioned_on = NULL, commission_rate = NULL, commission = NULL,
+                pre_invoice_id = NULL, commissioned_job_id = NULL
+            FROM {{row}} r
+            WHERE r.job_id = %(job)s AND r.outcome = %(matched)s AND r.payment_id = {payment}.id
+              AND r.previous_status <> '' AND {payment}.commissioned_job_id = %(job)s
+            """,  # noqa: S608 - table names come from the models
+            job=job.pk,
+            matched=RowOutcome.MATCHED,
+            reported=PaymentState.REPORTED,
+        ),
+        "installments": _execute(
+            f"""
+            UPDATE {{installment}} SET paid_amount = {{installment}}.paid_amount - s.total,
+                status = s.previous_status
+            FROM (
+                SELECT a.installment_id, SUM(a.amount) AS total,
+                    MIN(a.previous_status) AS previous_status
+                FROM {allocation} a JOIN {payment} p ON p.id = a.payment_id
+                WHERE p.created_job_id = %(job)s GROUP BY a.installment_id
+            ) s
+            WHERE {{installment}}.id = s.installment_id
+            """,  # noqa: S608 - table names come from the models
+            job=job.pk,
+        ),
+    }
+    created = Payment.objects.filter(created_job=job)
+    PaymentEvent.objects.filter(job=job).delete()
+    PaymentAllocation.objects.filter(payment__in=created).delete()
+    ImportRow.objects.filter(payment__in=created).update(payment=None)
+    effects["payments_deleted"] = _execute(
+        f"DELETE FROM {payment} WHERE created_job_id = %(job)s",  # noqa: S608 - model's table
+        job=job.pk,
+    )
+    effects["pre_invoices"], _deleted = PreInvoice.objects.filter(job=job).delete()
+    return effects

@@ -4,7 +4,7 @@ from imports import views
 
 
 class ImportKindConverter:
-    regex = "acquisition|unpaid"
+    regex = "acquisition|unpaid|pre_invoice"
 
     def to_python(self, value: str) -> str:
         return value

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 from django.views.generic import DetailView, FormView
 from django_filters.views import FilterView
-from django_tables2 import RequestConfig, SingleTableMixin
+from django_tables2 import RequestConfig, SingleTableMixin, Table
 
 from accounts.models import User
 from imports.filters import ImportJobFilterSet, ImportRowFilterSet
@@ -41,11 +41,16 @@ from imports.tables import (
     STATUS_TONES,
     AcquisitionRowTable,
     ImportJobTable,
+    PreInvoiceRowTable,
     UnpaidRowTable,
 )
 from imports.undo import UndoRefused, undo_blockers, undo_effects, undo_job
 
 ROWS_PER_PAGE = 50
+ROW_TABLES: dict[str, type[Table]] = {
+    ImportKind.UNPAID: UnpaidRowTable,
+    ImportKind.PRE_INVOICE: PreInvoiceRowTable,
+}
 # A preview lists its rows not valid on the page itself, up to this many; the rest are in the
 # downloads and in the rows table filtered by outcome.
 ERROR_ROWS_SHOWN = 1000
@@ -167,7 +172,7 @@ class ImportJobDetailView(VisibleJobMixin, DetailView[ImportJob]):
 
     def results(self, job: ImportJob) -> dict[str, Any]:
         filterset = ImportRowFilterSet(self.request.GET, queryset=report_rows(job))
-        table_class = UnpaidRowTable if job.kind == ImportKind.UNPAID else AcquisitionRowTable
+        table_class = ROW_TABLES.get(job.kind, AcquisitionRowTable)
         table = table_class(filterset.qs)
         RequestConfig(self.request, paginate={"per_page": ROWS_PER_PAGE}).configure(table)
         counts = outcome_counts(job)
