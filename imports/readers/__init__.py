@@ -26,7 +26,7 @@ from imports.readers.base import (
     xls_error,
 )
 from imports.readers.csv_files import open_csv
-from imports.readers.xlsx_files import open_xlsx
+from imports.readers.xlsx_calamine import open_xlsx
 
 __all__ = [
     "Cell",

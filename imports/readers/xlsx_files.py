@@ -42,13 +42,12 @@ _DIMENSION = re.compile(r'<(?:\w+:)?dimension\s+ref="[A-Z]+\d+(?::[A-Z]+(\d+))?"
 # Excel writes numbers as doubles with up to 17 significant digits, so a typed 2.2 can be stored
 # as "2.2000000000000002". Excel itself never shows more than 15 significant digits, so rounding a
 # fractional number to 15 recovers exactly what the user saw and typed.
-_EXCEL_PRECISION = Context(prec=15, rounding=ROUND_HALF_UP)
+EXCEL_PRECISION = Context(prec=15, rounding=ROUND_HALF_UP)
 _MS_PER_DAY = 86_400_000
 
 
-def open_xlsx(
-    data: bytes, filename: str, expected_headers: Sequence[str], sheet: str | None
-) -> Table:
+def check_package(data: bytes, filename: str) -> None:
+    """Raise a ReadError naming what the archive is when it is not a readable .xlsx package."""
     suffix = extension(filename)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -70,15 +69,10 @@ def open_xlsx(
             raise damaged_xlsx_error()
         raise not_a_spreadsheet_error()
 
-    try:
-        with warnings.catch_warnings():
-            # openpyxl warns about harmless quirks (missing default style, unknown extensions).
-            warnings.simplefilter("ignore")
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:
-        # A damaged package fails in many ways inside openpyxl; the user only needs to know which.
-        raise damaged_xlsx_error() from exc
 
+def open_xlsx_exact(data: bytes, expected_headers: Sequence[str], sheet: str | None) -> Table:
+    """Read a checked package with openpyxl, cell by cell from the sheet XML, streaming."""
+    workbook = _load(data)
     try:
         worksheet = _pick_sheet(workbook, sheet)
         declared_rows = _declared_rows(worksheet)
@@ -94,23 +88,44 @@ def open_xlsx(
     return Table(file_format, headers, fit_width(records, len(headers)), estimate)
 
 
+def exact_records(data: bytes, sheet: str) -> Iterator[Record]:
+    """The rows of the sheet named `sheet` exactly as `open_xlsx_exact` reads them."""
+    workbook = _load(data)
+    yield from _xlsx_records(workbook, _pick_sheet(workbook, sheet))
+
+
+def _load(data: bytes) -> Any:
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about harmless quirks (missing default style, unknown extensions).
+            warnings.simplefilter("ignore")
+            return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:
+        # A damaged package fails in many ways inside openpyxl; the user only needs to know which.
+        raise damaged_xlsx_error() from exc
+
+
 def _pick_sheet(workbook: Any, sheet: str | None) -> Any:
-    worksheets = list(workbook.worksheets)
+    worksheets = {ws.title: ws for ws in workbook.worksheets}
+    visible = [ws.title for ws in workbook.worksheets if ws.sheet_state == "visible"]
+    return worksheets[pick_sheet_name(list(worksheets), visible, sheet)]
+
+
+def pick_sheet_name(titles: list[str], visible: list[str], sheet: str | None) -> str:
+    """The sheet asked for by name, or else the first visible worksheet."""
     if sheet is None:
-        visible = [ws for ws in worksheets if ws.sheet_state == "visible"]
-        if visible or worksheets:
-            return (visible or worksheets)[0]
+        if visible or titles:
+            return (visible or titles)[0]
         raise ReadError(_("The Excel file contains no worksheet."))
-    for ws in worksheets:
-        if ws.title == sheet:
-            return ws
+    if sheet in titles:
+        return sheet
     # Users retype sheet names; trailing spaces and case are invisible in Excel's tabs.
-    for ws in worksheets:
-        if normalise_header(ws.title) == normalise_header(sheet):
-            return ws
+    for title in titles:
+        if normalise_header(title) == normalise_header(sheet):
+            return title
     raise ReadError(
         _("The Excel file has no sheet named “%(sheet)s”; its sheets are: %(sheets)s.")
-        % {"sheet": sheet, "sheets": ", ".join(f"“{ws.title}”" for ws in worksheets)}
+        % {"sheet": sheet, "sheets": ", ".join(f"“{title}”" for title in titles)}
     )
 
 
@@ -234,7 +249,7 @@ class _ExactWorkSheetParser(WorkSheetParser):  # type: ignore[misc]
             if moment is not None:
                 return moment
             # Time-only or out-of-range serials stay numbers; the date parser explains why.
-        return _exact_number(number)
+        return exact_number(number)
 
 
 def _declared_rows(worksheet: Any) -> int:
@@ -252,11 +267,11 @@ def _coordinate(element: Any, cell: dict[str, Any]) -> str:
     return str(element.get("r") or f"{get_column_letter(cell['column'])}{cell['row']}")
 
 
-def _exact_number(number: Decimal) -> int | Decimal:
+def exact_number(number: Decimal) -> int | Decimal:
     if number.adjusted() > 100:
         return number  # absurdly large: not worth materialising as an int
     if number != number.to_integral_value() and len(number.as_tuple().digits) > 15:
-        number = _EXCEL_PRECISION.plus(number).normalize()
+        number = EXCEL_PRECISION.plus(number).normalize()
     if number == number.to_integral_value():
         return int(number)
     return number

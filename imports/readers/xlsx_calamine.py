@@ -1,0 +1,214 @@
+"""Excel .xlsx workbooks read with calamine, with openpyxl kept for what calamine cannot tell.
+
+calamine parses a sheet ten times faster than openpyxl, but hands every number over as a float
+and every error cell (#N/A) as empty text. The cells where that loses something (errors, and
+integers of 16 digits or more, such as contract numbers) are found by a quick scan of the sheet's
+XML and read exactly from it; a sheet where such a cell has no coordinate goes to openpyxl whole.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import math
+import re
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import IO
+
+from openpyxl.reader.workbook import WorkbookParser
+from openpyxl.utils import coordinate_to_tuple
+from python_calamine import CalamineSheet, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+
+from imports.readers.base import (
+    Cell,
+    CellError,
+    FileFormat,
+    Record,
+    Table,
+    clean_text,
+    fit_width,
+    locate_header,
+)
+from imports.readers.xlsx_files import (
+    check_package,
+    exact_number,
+    exact_records,
+    open_xlsx_exact,
+    pick_sheet_name,
+)
+
+# Exact cells, by row number then column number (both from 1).
+_ExactCells = dict[int, dict[int, Cell]]
+
+# calamine reads both 59 and 60 (the 29/02/1900 Excel keeps from Lotus 1-2-3) as 28/02/1900.
+_FIRST_CERTAIN_DAY = datetime.datetime.combine(datetime.date(1900, 3, 1), datetime.time())
+# A double holds every integer up to 2**53 exactly; beyond, digits are lost.
+_EXACT_FLOAT_INTEGERS = 2**53
+_SCAN_CHUNK = 1 << 20
+# An error cell, and a number of 16 digits or more (at most 15 survive a float). Two patterns
+# starting with fixed text are searched much faster than one with alternatives.
+_LOSSY_CELLS = (
+    re.compile(rb"""t=["']e["']"""),
+    re.compile(rb"v>\s*[-+]?\d{16}"),
+)
+_CELL_START = re.compile(rb"<(?:\w+:)?c\b")
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
+_ATTRIBUTE = re.compile(rb"""(?<![\w:])([rt])\s*=\s*["']([^"']*)["']""")
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</")
+
+
+def open_xlsx(
+    data: bytes, filename: str, expected_headers: Sequence[str], sheet: str | None
+) -> Table:
+    """Open an .xlsx file on its chosen sheet; see `imports.readers.open_table`."""
+    check_package(data, filename)
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception:
+        # calamine is stricter with odd packages than openpyxl, which also words the error.
+        return open_xlsx_exact(data, expected_headers, sheet)
+    with workbook:
+        worksheets = [m for m in workbook.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
+        visible = [m.name for m in worksheets if m.visible == SheetVisibleEnum.Visible]
+        name = pick_sheet_name([m.name for m in worksheets], visible, sheet)
+        exact = _exact_cells(data, name)
+        if exact is None:
+            return open_xlsx_exact(data, expected_headers, sheet)
+        try:
+            worksheet = workbook.get_sheet_by_name(name)
+        except Exception:
+            return open_xlsx_exact(data, expected_headers, sheet)
+
+    records = _records(worksheet, exact, lambda: exact_records(data, name))
+    header_row, headers, records = locate_header(records, expected_headers)
+    file_format = FileFormat("xlsx", None, None, name, header_row)
+    last_row = worksheet.end[0] + 1 if worksheet.end else 0
+    return Table(file_format, headers, fit_width(records, len(headers)), last_row - header_row)
+
+
+class _Ambiguous(Exception):
+    """calamine's value stands for more than one cell of the file."""
+
+
+def _records(
+    worksheet: CalamineSheet, exact: _ExactCells, exact_reading: Callable[[], Iterator[Record]]
+) -> Iterator[Record]:
+    """The sheet's non-empty rows with their real row numbers, exact cells laid over calamine's.
+
+    From the first cell that calamine's value cannot tell apart, `exact_reading` takes over.
+    """
+    if worksheet.start is None:
+        return
+    # calamine's rows start at the sheet's first row, its columns at the first one used.
+    padding: list[Cell] = [None] * worksheet.start[1]
+    for index, values in enumerate(worksheet.iter_rows()):
+        number = index + 1
+        try:
+            # Text is most cells: handled inline, since this runs for every cell of large files.
+            cells = padding + [
+                (value.strip() or None) if value.__class__ is str else _cell(value)
+                for value in values
+            ]
+        except _Ambiguous:
+            yield from (record for record in exact_reading() if record[0] >= number)
+            return
+        if number in exact:
+            for column, cell in exact[number].items():
+                cells.extend([None] * (column - len(cells)))
+                cells[column - 1] = cell
+        if any(cell is not None for cell in cells):
+            yield number, cells
+
+
+def _cell(value: object) -> Cell:
+    """One of calamine's values as the cell openpyxl's exact reader gives for it."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, datetime.date):
+        if not isinstance(value, datetime.datetime):
+            value = datetime.datetime.combine(value, datetime.time())
+        if value < _FIRST_CERTAIN_DAY:
+            raise _Ambiguous
+        return value
+    if isinstance(value, datetime.time | datetime.timedelta):
+        # Times without a date, durations and negative serials: the file's number is what counts.
+        raise _Ambiguous
+    return clean_text(str(value))
+
+
+def _number(value: float) -> Cell:
+    if value.is_integer() and abs(value) < _EXACT_FLOAT_INTEGERS:
+        return int(value)
+    if not math.isfinite(value):
+        return str(value)
+    # repr is the shortest text giving back the same double: what the file held, up to 15 digits.
+    return exact_number(Decimal(repr(value)))
+
+
+def _exact_cells(data: bytes, sheet: str) -> _ExactCells | None:
+    """Error cells and long integers of the sheet, read from its XML; None when one of them
+    has no coordinate, so that only a cell-by-cell reading can place it."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parser = WorkbookParser(archive, "xl/workbook.xml")
+            parser.parse()
+            paths = {ws.name: rel.target.lstrip("/") for ws, rel in parser.find_sheets()}
+            with archive.open(paths[sheet]) as stream:
+                return _scan(stream)
+    except Exception:
+        return None
+
+
+def _scan(stream: IO[bytes]) -> _ExactCells | None:
+    exact: _ExactCells = {}
+    tail = b""
+    while True:
+        chunk = stream.read(_SCAN_CHUNK)
+        buffer = tail + chunk
+        # Cut after the last row tag, so that no cell is split between two scans.
+        cut = len(buffer) if not chunk else buffer.rfind(b"row>") + 4 if b"row>" in buffer else 0
+        section, tail = buffer[:cut], buffer[cut:]
+        for pattern in _LOSSY_CELLS:
+            for match in pattern.finditer(section):
+                if not _read_exact_cell(section, match.start(), exact):
+                    return None
+        if not chunk:
+            return exact
+
+
+def _read_exact_cell(section: bytes, position: int, exact: _ExactCells) -> bool:
+    """Record the cell around `position` in `exact`; False when it has no coordinate."""
+    start = section.rfind(b"<", 0, position + 1)
+    while start > 0 and not _CELL_START.match(section, start):
+        start = section.rfind(b"<", 0, start)
+    cell = _CELL.match(section, max(start, 0))
+    if cell is None:
+        return False
+    attributes = dict(_ATTRIBUTE.findall(cell.group(1)))
+    value = _VALUE.search(cell.group(2) or b"")
+    if b"r" not in attributes:
+        return False
+    if value is None:
+        return True
+    coordinate = attributes[b"r"].decode()
+    row, column = coordinate_to_tuple(coordinate)
+    text = value.group(1).decode().strip()
+    kind = attributes.get(b"t", b"n")
+    if kind == b"e":
+        exact.setdefault(row, {})[column] = CellError(text, coordinate)
+    elif kind == b"n":
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            return True
+        if number.is_finite():
+            exact.setdefault(row, {})[column] = exact_number(number)
+    return True
