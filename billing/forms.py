@@ -19,6 +19,7 @@ from creditors.models import Creditor
 
 ZERO = Decimal(0)
 RATE_VALIDATORS = [MinValueValidator(ZERO), MaxValueValidator(Decimal(100))]
+DUPLICATE_THRESHOLD = _("Each threshold may appear only once.")
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -79,13 +80,17 @@ class BaseTierFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
             if form.has_changed() and form.is_valid() and not form.cleaned_data.get("DELETE")
         ]
 
+    def get_unique_error_message(self, unique_check: Any) -> str:
+        # Django finds repeated thresholds first (the unique constraint); say it our way.
+        return str(DUPLICATE_THRESHOLD)
+
     def clean(self) -> None:
         super().clean()
         if any(self.errors):
             return
         thresholds = [form.cleaned_data["threshold"] for form in self.kept_forms()]
         if len(set(thresholds)) != len(thresholds):
-            raise ValidationError(_("Each threshold may appear only once."), code="duplicate")
+            raise ValidationError(DUPLICATE_THRESHOLD, code="duplicate")
         if self.basis == CommissionBasis.FLAT and thresholds:
             raise ValidationError(
                 _("One rate has no tiers: remove them, or choose a tiered basis."), code="flat"

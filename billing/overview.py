@@ -21,6 +21,7 @@ from cases.models import ZERO, MoneyField, Payment, PaymentState
 if TYPE_CHECKING:
     from accounts.models import User
 
+CENT = Decimal("0.01")
 COLLECTED_STATES = (PaymentState.COLLECTED, PaymentState.COMMISSIONED, PaymentState.INVOICED)
 COMMISSIONED_STATES = (PaymentState.COMMISSIONED, PaymentState.INVOICED)
 
@@ -64,8 +65,9 @@ def monthly_figures(payments: QuerySet[Payment]) -> list[MonthFigures]:
             month=_as_date(row["month"]),
             creditor=row["case__creditor__code"],
             batch=row["case__batch__code"],
-            collected=row["collected"],
-            commission=row["commission"],
+            # SQLite sums decimals with spurious places: back to cents.
+            collected=row["collected"].quantize(CENT),
+            commission=row["commission"].quantize(CENT),
         )
         for row in rows
     ]
