@@ -224,7 +224,7 @@ def advance_payment(
         from_state = payment.state
         if to_state not in TRANSITIONS.get(from_state, ()):
             raise PaymentRefused(
-                _("A %(from)s payment cannot become %(to)s.")
+                _("A payment that is %(from)s cannot become %(to)s.")
                 % {
                     "from": PaymentState(from_state).label.lower(),
                     "to": state_label(to_state).lower(),
@@ -302,7 +302,7 @@ def cancel_payment(payment: Payment, user: User | None, reason: str) -> None:
         payment = locked_payment(payment)
         if payment.state not in CANCELLABLE:
             raise PaymentRefused(
-                _("A %(state)s payment cannot be cancelled.")
+                _("A payment that is %(state)s cannot be cancelled: the creditor recognised it.")
                 % {"state": PaymentState(payment.state).label.lower()}
             )
         allocations = list(payment.allocations.select_related("installment"))

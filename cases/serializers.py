@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import User
-from cases.models import Address, Case, CaseParty, Contact, Debtor, Installment, Note, Payment
+from cases.models import (
+    Address,
+    Case,
+    CaseParty,
+    Contact,
+    Debtor,
+    Installment,
+    Note,
+    Payment,
+    PaymentAllocation,
+    PaymentChannel,
+    PaymentEvent,
+    PaymentState,
+)
 from creditors.models import Batch, Creditor
 
 
@@ -63,6 +77,78 @@ class PaymentSerializer(serializers.ModelSerializer[Payment]):
     class Meta:
         model = Payment
         fields = ["id", "paid_on", "amount", "channel", "state", "collected_on", "commission"]
+
+
+class PaymentAllocationSerializer(serializers.ModelSerializer[PaymentAllocation]):
+    installment_number = serializers.IntegerField(source="installment.number", read_only=True)
+    due_date = serializers.DateField(source="installment.due_date", read_only=True)
+
+    class Meta:
+        model = PaymentAllocation
+        fields = ["installment", "installment_number", "due_date", "amount", "previous_status"]
+
+
+class PaymentEventSerializer(serializers.ModelSerializer[PaymentEvent]):
+    user: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = PaymentEvent
+        fields = ["at", "user", "job", "from_state", "to_state", "detail"]
+
+
+class PaymentDetailSerializer(serializers.ModelSerializer[Payment]):
+    """A payment with what it settled, what it left unallocated and its history."""
+
+    recorded_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    allocations = PaymentAllocationSerializer(many=True, read_only=True)
+    unallocated_amount = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    is_locked = serializers.BooleanField(read_only=True)
+    events = PaymentEventSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "case",
+            "paid_on",
+            "amount",
+            "channel",
+            "state",
+            "collected_on",
+            "commissioned_on",
+            "commission_rate",
+            "commission",
+            "pre_invoice",
+            "is_locked",
+            "allocations",
+            "unallocated_amount",
+            "recorded_by",
+            "created_at",
+            "events",
+        ]
+
+
+class PaymentRecordSerializer(serializers.Serializer[Payment]):
+    """What the debtor says it paid; it is allocated to the oldest open installments."""
+
+    paid_on = serializers.DateField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    channel = serializers.ChoiceField(choices=PaymentChannel.choices, default=PaymentChannel.AGENCY)
+
+
+class PaymentAdvanceSerializer(serializers.Serializer[Payment]):
+    to_state = serializers.ChoiceField(choices=PaymentState.choices)
+    on = serializers.DateField(
+        required=False, help_text=_("The date of collection or commission; today if left out.")
+    )
+
+
+class PaymentCancelSerializer(serializers.Serializer[Payment]):
+    reason = serializers.CharField(max_length=200)
 
 
 class NoteSerializer(serializers.ModelSerializer[Note]):

@@ -2,13 +2,14 @@
 
 from rest_framework.routers import DefaultRouter
 
-from cases.api import CaseViewSet, CreditorViewSet
+from cases.api import CaseViewSet, CreditorViewSet, PaymentViewSet
 from imports.api import ImportJobViewSet, ImportRowViewSet
 
 app_name = "api"
 
 router = DefaultRouter()
 router.register("cases", CaseViewSet, basename="case")
+router.register(r"cases/(?P<case_pk>\d+)/payments", PaymentViewSet, basename="case-payment")
 router.register("creditors", CreditorViewSet, basename="creditor")
 router.register("imports", ImportJobViewSet, basename="import-job")
 router.register(r"imports/(?P<job_pk>\d+)/rows", ImportRowViewSet, basename="import-row")

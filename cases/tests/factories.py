@@ -25,6 +25,7 @@ from cases.models import (
     NoteKind,
     PartyRole,
     Payment,
+    PaymentAllocation,
     PaymentMethod,
 )
 from creditors.models import Batch, Creditor
@@ -137,3 +138,16 @@ class NoteFactory(factory.django.DjangoModelFactory):
     case = factory.SubFactory(CaseFactory)
     kind = NoteKind.USER
     text = factory.Sequence(lambda n: f"Nota {n}")
+
+
+class PaymentAllocationFactory(factory.django.DjangoModelFactory):
+    """A payment's share of one installment, as `cases.payments.record_payment` writes it; it
+    does not change the installment itself (set `paid_amount` and `status` on it as needed)."""
+
+    class Meta:
+        model = PaymentAllocation
+
+    installment = factory.SubFactory(InstallmentFactory)
+    payment = factory.SubFactory(PaymentFactory, case=factory.SelfAttribute("..installment.case"))
+    amount = factory.LazyAttribute(lambda o: o.installment.amount)
+    previous_status = InstallmentStatus.UNPAID
