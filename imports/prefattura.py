@@ -47,6 +47,7 @@ from cases.models import (
     InstallmentStatus,
     Payment,
     PaymentAllocation,
+    PaymentChannel,
     PaymentEvent,
     PaymentState,
 )
@@ -456,30 +457,8 @@ class PreInvoiceImporter:
             job=self.job,
             created_by=self.job.created_by,
         )
-        today = timezone.localdate()
         created = [m for m in matched if m.payment is not None and m.payment.id is None]
-        payments = Payment.objects.bulk_create(
-            [
-                Payment(
-                    case_id=m.row.case_id,
-                    paid_on=m.row.paid_on,
-                    amount=m.row.amount,
-                    state=PaymentState.COMMISSIONED,
-                    collected_on=m.row.paid_on,
-                    commissioned_on=today,
-                    commission_rate=m.rate,
-                    commission=m.commission,
-                    pre_invoice=pre_invoice,
-                    created_job=self.job,
-                    commissioned_job=self.job,
-                )
-                for m in created
-            ],
-            batch_size=1000,
-        )
-        for match, payment in zip(created, payments, strict=True):
-            assert match.payment is not None  # noqa: S101 - created above
-            match.payment.id = payment.pk
+        self._create_payments(created, pre_invoice)
         insert_rows(
             PaymentAllocation,
             ("payment_id", "installment_id", "amount", "previous_status"),
@@ -493,6 +472,57 @@ class PreInvoiceImporter:
         self._pay_installments()
         self._record_events(matched)
         return pre_invoice
+
+    def _create_payments(self, created: list[Match], pre_invoice: PreInvoice) -> None:
+        """Insert the payments found on installments, then read back their ids: a job creates
+        at most one payment per case, date and amount (a second row is the same payment)."""
+        today, now = timezone.localdate(), timezone.now()
+        insert_rows(
+            Payment,
+            (
+                "case_id",
+                "paid_on",
+                "amount",
+                "channel",
+                "state",
+                "collected_on",
+                "commissioned_on",
+                "commission_rate",
+                "commission",
+                "pre_invoice_id",
+                "created_job_id",
+                "commissioned_job_id",
+                "created_at",
+            ),
+            (
+                (
+                    m.row.case_id,
+                    m.row.paid_on,
+                    m.row.amount,
+                    PaymentChannel.AGENCY,
+                    PaymentState.COMMISSIONED,
+                    m.row.paid_on,
+                    today,
+                    m.rate,
+                    m.commission,
+                    pre_invoice.pk,
+                    self.job.pk,
+                    self.job.pk,
+                    now,
+                )
+                for m in created
+            ),
+        )
+        ids = {
+            (case_id, paid_on, amount): pk
+            for pk, case_id, paid_on, amount in Payment.objects.filter(created_job=self.job)
+            .order_by()
+            .values_list("pk", "case_id", "paid_on", "amount")
+            .iterator(chunk_size=5000)
+        }
+        for m in created:
+            assert m.payment is not None  # noqa: S101 - created rows have their payment
+            m.payment.id = ids[m.row.case_id, m.row.paid_on, m.row.amount]
 
     def _pay_installments(self) -> None:
         self._execute(

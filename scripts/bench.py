@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from imports import samplegen  # noqa: E402 - after the path is set
+from imports import samplegen, samplegen_prefattura  # noqa: E402 - after the path is set
 
 WORK = ROOT / "var" / "bench"
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/incasso_bench")
@@ -82,6 +82,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--per-case", type=int, default=8)
     parser.add_argument("--unpaid", type=int, default=100_000)
+    parser.add_argument("--prefattura", type=int, default=100_000, help="pre-invoice rows")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument(
         "--xlsx-rows", type=int, default=100_000, help="rows of the XLSX-against-CSV comparison"
@@ -111,6 +112,17 @@ def main() -> None:
             contract_not_found=share,
             duplicates=share,
         )
+    prefattura = WORK / "bench_prefattura.csv"
+    share = options.prefattura // 25
+    with prefattura.open("wb") as stream:
+        expected_prefattura = samplegen_prefattura.write_prefattura_csv(
+            portfolio,
+            stream,
+            matched=options.prefattura - 3 * share,
+            two_installments=share,
+            amount_not_matched=share,
+            contract_not_found=share,
+        )
 
     print(
         f"{'backend':10} {'file':10} {'rows':>9} {'job s':>7} {'rows/s':>9} {'total s':>8} "
@@ -121,6 +133,7 @@ def main() -> None:
         for label, path, layout in (
             ("affido", affido, "compass-affido"),
             ("insoluti", insoluti, "compass-insoluti"),
+            ("prefattura", prefattura, "prefattura"),
         ):
             result, elapsed, peak = run(
                 ["import_file", str(path), "--creditor", "COMPASS", "--layout", layout, "--json"],
@@ -135,6 +148,11 @@ def main() -> None:
             )
             if label == "insoluti" and result["found"] != expected.found:
                 raise SystemExit(f"insoluti found {result['found']}, expected {expected.found}")
+            if label == "prefattura" and result["matched"] != expected_prefattura.matched:
+                raise SystemExit(
+                    f"prefattura matched {result['matched']}, "
+                    f"expected {expected_prefattura.matched}"
+                )
     if options.xlsx_rows:
         compare_xlsx(options.xlsx_rows, options.per_case)
 
