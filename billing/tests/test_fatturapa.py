@@ -149,6 +149,18 @@ def test_export_downloads_the_xml_and_invoices_the_payments(
     assert PaymentEvent.objects.filter(payment__pre_invoice=confirmed).count() == 3
 
 
+def test_export_form_offers_the_pre_invoice_number(
+    client: Client, back_office: User, confirmed: PreInvoice
+) -> None:
+    client.force_login(back_office)
+
+    response = client.get(export_url(confirmed))
+
+    assert response.status_code == 200
+    assert response.context["form"].initial["number"] == confirmed.number
+    assert response.context["totals"].total == Decimal("165.62")
+
+
 def test_export_form_errors(english: Client, back_office: User, confirmed: PreInvoice) -> None:
     english.force_login(back_office)
 

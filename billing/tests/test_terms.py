@@ -73,6 +73,23 @@ def test_back_office_sets_the_creditors_tiered_terms_and_it_is_audited(
     }
 
 
+def test_edit_pages_show_the_terms_and_their_tiers(
+    client: Client, back_office: User, compass_batch: Batch
+) -> None:
+    compass = compass_batch.creditor
+    tier = CommissionTierFactory(terms__creditor=compass, threshold=Decimal("90"))
+    client.force_login(back_office)
+
+    own = client.get(edit_url(compass))
+    override = client.get(edit_url(compass, compass_batch))
+
+    assert own.status_code == override.status_code == 200
+    assert own.context["form"].instance == tier.terms
+    assert [form.instance for form in own.context["tiers"].initial_forms] == [tier]
+    assert override.context["form"].instance.pk is None
+    assert override.context["form"].instance.batch == compass_batch
+
+
 def test_a_change_records_before_and_after(
     client: Client, admin_user: User, compass: Creditor
 ) -> None:

@@ -13,6 +13,6 @@ document.addEventListener("DOMContentLoaded", () => {
         { label: labels.commission, data: data.commission.map(Number), backgroundColor: "#198754" },
       ],
     },
-    options: { responsive: true, scales: { y: { beginAtZero: true } } },
+    options: { animation: false, responsive: true, scales: { y: { beginAtZero: true } } },
   });
 });
