@@ -82,6 +82,11 @@ class PaymentSerializer(serializers.ModelSerializer[Payment]):
 class PaymentAllocationSerializer(serializers.ModelSerializer[PaymentAllocation]):
     installment_number = serializers.IntegerField(source="installment.number", read_only=True)
     due_date = serializers.DateField(source="installment.due_date", read_only=True)
+    # Plain text in the schema: the installment statuses already have their enum there, and a
+    # second name for the same choices makes the schema generator warn.
+    previous_status = serializers.CharField(
+        read_only=True, help_text=_("The installment's status before this payment: due, unpaid.")
+    )
 
     class Meta:
         model = PaymentAllocation
