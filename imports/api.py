@@ -116,6 +116,7 @@ class ImportJobViewSet(
                 name=data["file"].name,
                 data=data["file"].read(),
                 dry_run=data["dry_run"],
+                more_files=[(f.name, f.read()) for f in data["more_files"]],
             )
         except SubmitError as exc:
             # The creditor and the layout passed the form already: what is left is the file.

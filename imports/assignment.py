@@ -97,7 +97,7 @@ def layout_parts(layout: Layout) -> list[Part]:
                 _("The layout “%(layout)s” declares its file %(position)s without columns.")
                 % {"layout": layout.name, "position": position + 1}
             )
-        name = str(entry.get("name") or entry.get("sheet") or position + 1)
+        name = part_names(layout)[position]
         key = entry.get("key") or ["contract_number"]
         part = Part(
             position,
@@ -116,6 +116,15 @@ def layout_parts(layout: Layout) -> list[Part]:
         _check_part(layout, part, parts[0] if parts else None)
         parts.append(part)
     return parts
+
+
+def part_names(layout: Layout) -> list[str]:
+    """What each file of the layout is called: its name, else its sheet, else its position."""
+    return [
+        str((entry.get("name") or entry.get("sheet")) if isinstance(entry, dict) else "")
+        or str(position)
+        for position, entry in enumerate(layout.files, 1)
+    ]
 
 
 def _check_part(layout: Layout, part: Part, cases: Part | None) -> None:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from creditors.models import Creditor, CreditorQuerySet
+from imports.assignment import part_names
 from imports.models import ImportKind, Layout
 
 DEFAULT_LAYOUTS: dict[str, str] = {
@@ -27,6 +28,24 @@ class LayoutChoiceField(forms.ModelChoiceField[Layout]):
         return obj.name if obj.creditor is None else f"{obj.name} ({obj.creditor.code})"
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """One file or several, cleaned to the list of uploads in the order given."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        uploads = list(data) if isinstance(data, list | tuple) else [data]
+        if not uploads:
+            uploads = [None]
+        return [super(MultipleFileField, self).clean(upload, initial) for upload in uploads]
+
+
 class ImportUploadForm(forms.Form):
     creditor = forms.ModelChoiceField(label=_("Creditor"), queryset=Creditor.objects.none())
     layout = LayoutChoiceField(
@@ -34,8 +53,9 @@ class ImportUploadForm(forms.Form):
         queryset=Layout.objects.none(),
         help_text=_("How the creditor's columns map to ours."),
     )
-    # An empty file is refused by the service, with a message that names the file.
-    file = forms.FileField(label=_("File"), allow_empty_file=True)
+    # An empty file is refused by the service, with a message that names the file. A layout
+    # that reads an assignment sent as several files takes them all here.
+    file = MultipleFileField(label=_("File"), allow_empty_file=True)
     dry_run = forms.BooleanField(
         label=_("Preview only (apply nothing)"),
         required=False,
@@ -56,6 +76,11 @@ class ImportUploadForm(forms.Form):
         self.fields["file"].help_text = _("CSV or Excel (.xlsx), up to %(limit)s.") % {
             "limit": filesizeformat(settings.INCASSO_MAX_UPLOAD_BYTES)
         }
+        self.multi_file_layouts = [
+            (layout.name, part_names(layout))
+            for layout in self.fields["layout"].queryset  # type: ignore[attr-defined]
+            if layout.files
+        ]
         if not self.is_bound:
             self._preselect(creditors)
         for name, field in self.fields.items():
@@ -84,15 +109,33 @@ class ImportUploadForm(forms.Form):
             ).first()
 
     def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
+        """The first file; the others of an assignment sent as several files go to
+        `more_files`, and the service tells which file is which."""
+        uploads = self.cleaned_data["file"]
         limit = settings.INCASSO_MAX_UPLOAD_BYTES
-        if upload is not None and upload.size > limit:
+        for upload in uploads:
+            if upload is None or upload.size <= limit:
+                continue
+            message = _("The file is %(size)s; the largest file accepted is %(limit)s.")
+            if len(uploads) > 1:
+                message = _(
+                    "The file %(name)s is %(size)s; the largest file accepted is %(limit)s."
+                )
             raise forms.ValidationError(
-                _("The file is %(size)s; the largest file accepted is %(limit)s.")
-                % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
+                message
+                % {
+                    "name": upload.name,
+                    "size": filesizeformat(upload.size),
+                    "limit": filesizeformat(limit),
+                },
                 code="too_large",
             )
-        return upload
+        self.cleaned_data["more_files"] = uploads[1:]
+        return uploads[0]
+
+    def more_files(self) -> list[tuple[str, bytes]]:
+        """The files after the first, named and read, for `submit_import`."""
+        return [(upload.name, upload.read()) for upload in self.cleaned_data.get("more_files", [])]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -7,6 +7,7 @@ from typing import Any, cast
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.urls import reverse
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -46,8 +47,17 @@ class ImportUploadSerializer(serializers.Serializer[dict[str, Any]]):
 
     creditor = serializers.CharField(help_text=_("The creditor's code, e.g. COMPASS."))
     layout = serializers.CharField(help_text=_("The layout's code, e.g. compass-insoluti."))
-    # An empty file is refused by the service, with a message that names the file.
-    file = UploadedFileField(allow_empty_file=True, help_text=_("CSV or Excel (.xlsx)."))
+    # An empty file is refused by the service, with a message that names the file. A layout
+    # that reads an assignment sent as several files takes them all, each as a `file` part.
+    file = serializers.ListField(
+        child=UploadedFileField(allow_empty_file=True),
+        min_length=1,
+        error_messages={"required": UploadedFileField.default_error_messages["required"]},
+        help_text=_(
+            "CSV or Excel (.xlsx). For a layout that reads several files, send each as a `file` "
+            "part, named after its part or in the layout's order."
+        ),
+    )
     dry_run = serializers.BooleanField(
         default=False, help_text=_("Only show what the file would change; apply nothing.")
     )
@@ -55,7 +65,7 @@ class ImportUploadSerializer(serializers.Serializer[dict[str, Any]]):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         form = ImportUploadApiForm(
             {key: attrs[key] for key in ("creditor", "layout", "dry_run")},
-            {"file": attrs["file"]},
+            MultiValueDict({"file": attrs["file"]}),
             user=self.context["request"].user,
         )
         if not form.is_valid():

@@ -121,6 +121,7 @@ class ImportUploadView(LoginRequiredMixin, UserPassesTestMixin, FormView[ImportU
                 name=upload.name,
                 data=upload.read(),
                 dry_run=data["dry_run"],
+                more_files=form.more_files(),
             )
         except SubmitError as exc:
             form.add_error(None, str(exc))

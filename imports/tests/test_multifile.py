@@ -140,6 +140,11 @@ def layout(db: None) -> Layout:
     return four_file_layout()
 
 
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path
+
+
 def run_set(
     creditor: Creditor, files: list[tuple[str, bytes]], *, dry_run: bool = False
 ) -> ImportJob:

@@ -20,7 +20,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("path", type=Path)
+        parser.add_argument(
+            "paths",
+            type=Path,
+            nargs="+",
+            metavar="path",
+            help="The file; for a layout that reads several files, all of them",
+        )
         parser.add_argument("--creditor", required=True, help="Creditor code, e.g. COMPASS")
         parser.add_argument("--layout", required=True, help="Layout code, e.g. compass-insoluti")
         parser.add_argument("--dry-run", action="store_true", help="Preview: apply nothing")
@@ -49,11 +55,12 @@ class Command(BaseCommand):
         self._report(job, options["json"])
 
     def _submit(self, options: dict[str, Any]) -> ImportJob:
-        path: Path = options["path"]
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
+        files = []
+        for path in options["paths"]:
+            try:
+                files.append((path.name, path.read_bytes()))
+            except OSError as exc:
+                raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
         creditor = Creditor.objects.filter(code=options["creditor"].upper()).first()
         if creditor is None:
             raise CommandError(f"No creditor with code {options['creditor']}; see add_creditor.")
@@ -66,9 +73,10 @@ class Command(BaseCommand):
                 user=None,
                 creditor=creditor,
                 layout=layout,
-                name=path.name,
-                data=data,
+                name=files[0][0],
+                data=files[0][1],
                 dry_run=options["dry_run"],
+                more_files=files[1:],
             )
         except SubmitError as exc:
             raise CommandError(str(exc)) from exc
