@@ -171,6 +171,8 @@ def match_files(layout: Layout, given: Sequence[tuple[str, bytes]]) -> list[Uplo
                 % {"layout": layout.name, "count": len(given)}
             )
         return [UploadedFile("", *given[0])]
+    if len(given) == 1 and is_one_workbook(parts):
+        return [UploadedFile(parts[0].name[:PART_NAME_LENGTH], *given[0])]
     chosen: dict[int, tuple[str, bytes]] = {}
     unnamed = []
     for name, data in given:
@@ -189,6 +191,11 @@ def match_files(layout: Layout, given: Sequence[tuple[str, bytes]]) -> list[Uplo
         raise FilesError(_wrong_count(layout, parts, given, left if chosen else []))
     chosen.update(zip((part.position for part in left), unnamed, strict=True))
     return [UploadedFile(part.name[:PART_NAME_LENGTH], *chosen[part.position]) for part in parts]
+
+
+def is_one_workbook(parts: list[Part]) -> bool:
+    """Every part names a sheet: the set may come as one workbook with a sheet per part."""
+    return len(parts) > 1 and all(part.sheet for part in parts)
 
 
 def _part_named(parts: list[Part], file_name: str) -> Part | None:
@@ -258,7 +265,8 @@ def read_assignment(job: ImportJob, progress: Callable[[int], None]) -> Assignme
     """Read every file of the job, each with its part of the layout, into one importer."""
     parts = layout_parts(job.layout)
     extras = list(job.extra_files.order_by("position"))
-    if len(extras) + 1 != len(parts):
+    one_workbook = not extras and is_one_workbook(parts)
+    if not one_workbook and len(extras) + 1 != len(parts):
         raise ReadError(
             _(
                 "The layout “%(layout)s” now reads %(count)s files, not the %(given)s of this "
@@ -266,7 +274,9 @@ def read_assignment(job: ImportJob, progress: Callable[[int], None]) -> Assignme
             )
             % {"layout": job.layout.name, "count": len(parts), "given": len(extras) + 1}
         )
-    sources: list[ImportJob | ImportJobFile] = [job, *extras]
+    sources: list[ImportJob | ImportJobFile] = (
+        [job] * len(parts) if one_workbook else [job, *extras]
+    )
     table, parser = _open_source(parts[0], sources[0])
     importer = AssignmentImporter(job, parser)
     job.rows_total = 0
@@ -291,8 +301,10 @@ def read_assignment(job: ImportJob, progress: Callable[[int], None]) -> Assignme
 def _open_source(part: Part, source: ImportJob | ImportJobFile) -> tuple[Table, RowParser]:
     with source.file.open("rb") as stored:
         table, parser = _open_part(part, source.original_name, stored.read())
-    source.detected_format = detected_format(table)
-    source.save(update_fields=["detected_format"])
+    # A workbook with every part as a sheet keeps the format of its first sheet.
+    if part.position == 0 or isinstance(source, ImportJobFile):
+        source.detected_format = detected_format(table)
+        source.save(update_fields=["detected_format"])
     return table, parser
 
 

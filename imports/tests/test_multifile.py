@@ -3,11 +3,13 @@ read by one layout: linked by the creditor's position id, written whole or not a
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.utils import translation
+from openpyxl import Workbook
 from stdnum.it import codicefiscale
 
 from accounts.models import User
@@ -529,3 +531,39 @@ def test_a_preview_of_the_set_applies_nothing_and_its_confirmation_applies_it(
     assert job.sha256 == preview.sha256
     assert job.extra_files.count() == 3
     assert CaseParty.objects.count() == 6
+
+
+def workbook(sheets: dict[str, bytes]) -> bytes:
+    """One XLSX with a sheet per part, its cells the text of the CSV's cells."""
+    book = Workbook()
+    book.remove(book.active)
+    for title, data in sheets.items():
+        sheet = book.create_sheet(title)
+        for line in data.decode("cp1252").splitlines():
+            sheet.append(line.split(";"))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_one_workbook_with_a_sheet_per_part_is_read_whole(
+    axactor: Creditor, layout: Layout
+) -> None:
+    sheets = ("Pratiche", "Debitori", "Garanti", "Dettaglio")
+    layout.files = [
+        {**part, "sheet": title} for part, title in zip(layout.files, sheets, strict=True)
+    ]
+    layout.save()
+    data = workbook(dict(zip(sheets, (CASES, DEBTORS, PARTIES, DETAILS), strict=True)))
+
+    job = run_set(axactor, [("axactor_affido_2025_11.xlsx", data)])
+
+    assert job.status == JobStatus.DONE, job.error
+    assert (job.counts["cases_created"], job.counts["parties_created"]) == (3, 6)
+    assert job.counts["installments_created"] == 3
+    assert not job.extra_files.exists()
+    assert job.detected_format["sheet"] == "Pratiche"
+    assert parties_by_contract()["0012347"] == {
+        (PartyRole.MAIN, VERDI_ANNA, "Verdi Anna"),
+        (PartyRole.GUARANTOR, NERI_SRL, "Neri S.r.l."),
+    }
