@@ -6,7 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AuditAction, AuditEvent, Role, User
@@ -273,3 +275,20 @@ def test_back_office_of_another_creditor_cannot_reach_its_batch(
 
     assert response.status_code == 404
     assert not CommissionTerms.objects.exists()
+
+
+def test_terms_index_query_count_does_not_grow_with_creditors(
+    client: Client, admin_user: User
+) -> None:
+    client.force_login(admin_user)
+    CommissionTierFactory(terms__creditor__code="FIRST")
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(reverse("billing:terms-index")).status_code == 200
+
+    for n in range(4):
+        CommissionTierFactory(terms__creditor__code=f"MORE{n}")
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(reverse("billing:terms-index"))
+
+    assert len(response.context["creditors"]) == 5
+    assert len(many) == len(few)
