@@ -21,6 +21,7 @@ POSTCODE_LENGTH = 5
 # Words of a saint's name, spelled out or abbreviated ("S. Giovanni", "S.Maria", "Sant'Elia").
 _SAINT_WORDS = frozenset({"s", "san", "santo", "santa", "sant", "santi", "ss", "st"})
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_NOT_WORD = re.compile(r"[\W_]+")
 # Short forms everybody writes for a comune whose official name is longer.
 COMMON_NAMES = {
     "Reggio Emilia": "Reggio nell'Emilia",
@@ -66,7 +67,9 @@ def general_postcode(postcodes: frozenset[str]) -> str | None:
 
 def normalise_name(text: str) -> str:
     """The form in which two spellings of one comune's name are equal."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    # Punctuation first, so that a typographic apostrophe separates words as a plain one does.
+    spaced = _NOT_WORD.sub(" ", text)
+    ascii_text = unicodedata.normalize("NFKD", spaced).encode("ascii", "ignore").decode()
     words = _NOT_ALNUM.sub(" ", ascii_text.lower()).split()
     return "".join("s" if word in _SAINT_WORDS else word for word in words)
 
