@@ -495,6 +495,16 @@ def import_document(document: Any, *, user: User | None, replace: bool = False) 
                     % {"slug": existing.slug}
                 ]
             )
+        if user is not None and not visible_layouts(user).filter(pk=existing.pk).exists():
+            raise DefinitionError(
+                [
+                    _(
+                        "The code “%(slug)s” belongs to another creditor's layout; change it in "
+                        "the document."
+                    )
+                    % {"slug": existing.slug}
+                ]
+            )
         refusal = change_refusal(user, existing)
         if refusal is not None:
             raise DefinitionError([refusal])
@@ -570,8 +580,9 @@ def read_sample(data: bytes, filename: str, sheet: str = "") -> Sample:
         if len(rows) < SAMPLE_ROWS:
             rows.append((number, cells))
         for index, cell in enumerate(cells[: len(table.headers)]):
-            if isinstance(cell, str) and len(distinct[index]) <= MAX_CODES:
-                distinct[index].setdefault(cell.strip().upper())
+            # Codes may be numbers in a spreadsheet ("1" for direct debit).
+            if isinstance(cell, str | int) and len(distinct[index]) <= MAX_CODES:
+                distinct[index].setdefault(str(cell).strip().upper())
     codes = {i: list(values) for i, values in distinct.items() if len(values) <= MAX_CODES}
     return Sample(table.format, table.headers, rows, codes)
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from accounts.models import User
 from cases.models import PaymentMethod
 from creditors.models import Creditor
-from imports.checks import CheckPolicy
+from imports.checks import DEFAULT_POLICIES, CheckPolicy
 from imports.editor import checked_fields, suggest_code, suggest_fields
 from imports.fields import FIELDS
 from imports.fields import PAYMENT_METHOD as PAYMENT_SPEC
@@ -24,10 +24,14 @@ from imports.models import ImportKind, Layout
 # Empty rows offered under a value map, for codes the sample did not show.
 BLANK_CODE_ROWS = 2
 POLICY_CHOICES = [
-    ("", _lazy("default")),
     (CheckPolicy.REJECT.value, _lazy("reject the row")),
     (CheckPolicy.WARN.value, _lazy("keep it, with a warning")),
 ]
+DEFAULT_LABELS = {
+    CheckPolicy.REJECT: _lazy("default: reject the row"),
+    CheckPolicy.WARN: _lazy("default: keep it, with a warning"),
+    None: _lazy("default: not checked"),
+}
 
 
 def editable_kinds() -> list[tuple[str, str]]:
@@ -116,6 +120,7 @@ class LayoutMappingForm(forms.Form):
         headers: Sequence[str],
         codes: Mapping[int, list[str]] | None = None,
         layout: Layout | None = None,
+        live_url: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -135,12 +140,26 @@ class LayoutMappingForm(forms.Form):
         for index in range(len(self.headers)):
             self.fields[f"field_{index}"] = forms.ChoiceField(choices=choices, required=False)
             self.fields[f"optional_{index}"] = forms.BooleanField(required=False)
+            default = DEFAULT_POLICIES.get(self._value(f"field_{index}"))
             self.fields[f"check_{index}"] = forms.ChoiceField(
-                choices=POLICY_CHOICES, required=False
+                choices=[("", DEFAULT_LABELS[default]), *POLICY_CHOICES], required=False
             )
             self.fields[f"width_{index}"] = forms.IntegerField(min_value=1, required=False)
         self.order_fields(["name", "slug", "creditor", "sheet", "description"])
         _style(self)
+        if live_url:
+            self._go_live(live_url)
+
+    def _go_live(self, url: str) -> None:
+        """Every change of a column posts the grid for the preview; a change of field also
+        redraws the grid and the value maps, which depend on the fields chosen."""
+        for name, field in self.fields.items():
+            if name.split("_")[0] in ("field", "optional", "check", "width"):
+                field.widget.attrs.update(
+                    {"hx-post": url, "hx-trigger": "change", "hx-target": "#live-preview"}
+                )
+            if name.startswith("field_"):
+                field.widget.attrs["hx-vals"] = '{"redraw": "1"}'
 
     def columns(self) -> list[dict[str, Any]]:
         """The grid's rows for the template: header, its inputs, and whether it is checked."""
@@ -247,10 +266,12 @@ class LayoutMappingForm(forms.Form):
                 # Other names belong to the header they were given with.
                 column = {k: v for k, v in column.items() if k != "aliases"}
             column["header"] = header
+            # A check or a width hidden by the grid (the field has none) is not kept.
+            checked, identifier = name in checked_fields(self.kind), self.specs[name].identifier
             for key, value in (
                 ("optional", data.get(f"optional_{index}") or None),
-                ("check", data.get(f"check_{index}") or None),
-                ("width", data.get(f"width_{index}")),
+                ("check", (data.get(f"check_{index}") or None) if checked else None),
+                ("width", data.get(f"width_{index}") if identifier else None),
             ):
                 column.pop(key, None)
                 if value is not None:

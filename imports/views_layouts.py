@@ -228,6 +228,7 @@ class MappingView(LayoutMixin, View):
             headers=self.headers(),
             codes=self.sample.codes if self.sample else {},
             layout=self.layout,
+            live_url=self.preview_url(),
         )
 
     def start_data(self) -> dict[str, Any]:
@@ -353,7 +354,7 @@ class MappingPreviewView(MappingView):
         context = {
             "form": form,
             "preview": self.preview(form, definition),
-            "with_value_maps": request.POST.get("refresh_maps") == "1",
+            "redraw": request.POST.get("redraw") == "1",
             "preview_url": self.preview_url(),
         }
         return render(request, "imports/layouts/_live.html", context)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.utils import translation
+from openpyxl import Workbook
 
 from accounts.models import AuditAction, AuditEvent, User
 from creditors.models import Creditor
@@ -368,3 +370,42 @@ def test_the_preview_says_when_the_layout_does_not_fit_the_sample() -> None:
     assert refused.value.messages[0].startswith(
         "The file does not fit the layout “Banca Esempio”: column(s) Numero not found."
     )
+
+
+@pytest.mark.django_db
+def test_import_never_replaces_a_layout_of_a_creditor_the_user_does_not_see(
+    admin_user: User, back_office: User, axactor: Creditor
+) -> None:
+    theirs = save_layout(definition(creditor="AXACTOR"), user=admin_user)
+    document = export_document(theirs)
+    document["creditor"] = "COMPASS"
+    with pytest.raises(DefinitionError) as refused:
+        import_document(document, user=back_office, replace=True)
+    assert refused.value.messages == [
+        "The code “banca-esempio” belongs to another creditor's layout; change it in the document."
+    ]
+    theirs.refresh_from_db()
+    assert theirs.creditor == axactor
+
+
+def test_an_excel_sample_is_read_below_its_title_with_numeric_codes() -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Pratiche"
+    sheet.append(["Banca Esempio - affido"])
+    sheet.append(["Pratica n.", "Importo rata", "Canale"])
+    sheet.append(["BE-0001", Decimal("150.00"), 1])
+    sheet.append(["BE-0002", Decimal("75.50"), 2])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    sample = read_sample(buffer.getvalue(), "banca.xlsx")
+
+    assert (sample.format.kind, sample.format.sheet, sample.format.header_row) == (
+        "xlsx",
+        "Pratiche",
+        2,
+    )
+    assert sample.headers == ["Pratica n.", "Importo rata", "Canale"]
+    assert sample.codes[2] == ["1", "2"]

@@ -187,7 +187,7 @@ def test_the_live_preview_follows_the_grid(back_office: User) -> None:
     grid_url = upload_sample(client)
     data = grid_data(client.get(grid_url))
     data["field_10"] = "payment_method"
-    data["refresh_maps"] = "1"
+    data["redraw"] = "1"
     preview_url = grid_url + "preview/"
 
     live = client.post(preview_url, data, headers={"HX-Request": "true"})
@@ -203,7 +203,7 @@ def test_the_live_preview_follows_the_grid(back_office: User) -> None:
 
     data.update({"vm-payment_method-code-0": "R", "vm-payment_method-ours-0": "SDD"})
     data.update({"vm-payment_method-code-1": "P", "vm-payment_method-ours-1": "BOL"})
-    del data["refresh_maps"]
+    del data["redraw"]
     live = client.post(preview_url, data, headers={"HX-Request": "true"})
     preview = live.context["preview"]
     assert preview["errors"] == []
@@ -334,3 +334,35 @@ def test_import_of_a_file_that_is_not_json(back_office: User) -> None:
 def test_the_menu_leads_to_the_layouts(operator: User) -> None:
     page = client_for(operator).get(reverse("cases:list")).content.decode()
     assert re.search(r'href="/imports/layouts/"[^>]*>Layouts<', page)
+
+
+@pytest.mark.django_db
+def test_choosing_a_checked_field_redraws_the_grid_with_its_default_policy(
+    back_office: User,
+) -> None:
+    client = client_for(back_office)
+    grid_url = upload_sample(client)
+    data = grid_data(client.get(grid_url))
+    data.update({"field_2": "", "field_1": "tax_code", "redraw": "1"})
+
+    live = client.post(grid_url + "preview/", data, headers={"HX-Request": "true"})
+
+    content = live.content.decode()
+    assert '<div id="mapping-grid" hx-swap-oob="true">' in content
+    rows = {row["header"]: row for row in live.context["form"].columns()}
+    assert rows["Intestatario"]["checked"] is True
+    assert rows["C.F."]["checked"] is False
+    choices = dict(live.context["form"].fields["check_1"].choices)
+    assert choices[""] == "default: keep it, with a warning"
+
+
+@pytest.mark.django_db
+def test_the_list_costs_the_same_queries_whatever_the_number_of_layouts(
+    admin_user: User, back_office: User, django_assert_max_num_queries: Any
+) -> None:
+    for number in range(5):
+        save_layout(definition(slug=f"banca-{number}", creditor="COMPASS"), user=admin_user)
+    client = client_for(back_office)
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("imports:layout-list"))
+    assert len(response.context["layouts"]) == Layout.objects.count()
