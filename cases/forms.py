@@ -44,6 +44,12 @@ class PaymentForm(forms.Form):
             css = "form-select" if name == "channel" else "form-control"
             field.widget.attrs["class"] = css
 
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs["class"] += " is-invalid"
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if "paid_on" in cleaned and "amount" in cleaned:

@@ -1,12 +1,17 @@
 """Demo data: two creditors, two users, a worked portfolio and example files to upload."""
 
+import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from accounts.models import Role, User
+from cases.models import Case, InstallmentStatus, Payment, PaymentState
+from cases.payments import advance_payment, record_payment
 from creditors.services import ensure_creditor
 from imports import samplegen
 from imports.models import JobStatus, Layout
@@ -52,6 +57,8 @@ class Command(BaseCommand):
             ),
         )
 
+        self._record_payments(admin)
+
         # Files for the user to upload: a new batch and its unpaid installments.
         examples = Path(settings.VAR_DIR) / "examples"
         examples.mkdir(parents=True, exist_ok=True)
@@ -89,3 +96,28 @@ class Command(BaseCommand):
         if job.status == JobStatus.QUEUED:
             job = run_import(job.pk)
         self.stdout.write(f"{name}: {job.status}")
+
+    def _record_payments(self, user: User) -> None:
+        """A few payments on cases reported unpaid, whole and partial, some already collected,
+        so case pages show allocations, states and history. Once only."""
+        batch = "CMP-DEMO-001"
+        if Payment.objects.filter(case__batch__code=batch).exists():
+            return
+        cases = (
+            Case.objects.filter(batch__code=batch, installments__status=InstallmentStatus.UNPAID)
+            .distinct()
+            .order_by("pk")[:6]
+        )
+        today = timezone.localdate()
+        for index, case in enumerate(cases):
+            first = case.installments.filter(status=InstallmentStatus.UNPAID).first()
+            if first is None:
+                continue
+            amount = (
+                first.amount if index % 2 == 0 else (first.amount / 2).quantize(Decimal("0.01"))
+            )
+            paid_on = today - datetime.timedelta(days=10 - index)
+            payment = record_payment(case, paid_on, amount, "agency", user)
+            if index < 3:
+                advance_payment(payment, PaymentState.COLLECTED, user)
+        self.stdout.write(f"Payments recorded on {len(cases)} demo cases.")
