@@ -21,7 +21,7 @@ from core.bulk import insert_rows
 from imports.acquisition import CASE_FIELDS, AcquisitionImporter, CaseRecord, ResultRow
 from imports.fields import FIELDS
 from imports.mapping import LayoutError, RowParser
-from imports.models import ImportJob, ImportJobFile, Layout, RowOutcome
+from imports.models import ImportJob, ImportJobFile, ImportKind, Layout, RowOutcome
 from imports.readers import Cell, ReadError, Table, open_table
 
 logger = logging.getLogger(__name__)
@@ -91,13 +91,19 @@ class UploadedFile:
 def layout_parts(layout: Layout) -> list[Part]:
     """The layout's files in load order; empty for a layout that reads one file."""
     parts: list[Part] = []
+    if layout.files and layout.kind != ImportKind.ACQUISITION:
+        raise LayoutError(
+            _("The layout “%(layout)s” declares several files: only a portfolio can have them.")
+            % {"layout": layout.name}
+        )
+    names = part_names(layout)
     for position, entry in enumerate(layout.files):
         if not isinstance(entry, dict) or not isinstance(entry.get("columns"), dict):
             raise LayoutError(
                 _("The layout “%(layout)s” declares its file %(position)s without columns.")
                 % {"layout": layout.name, "position": position + 1}
             )
-        name = part_names(layout)[position]
+        name = names[position]
         key = entry.get("key") or ["contract_number"]
         part = Part(
             position,

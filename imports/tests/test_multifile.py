@@ -567,3 +567,20 @@ def test_one_workbook_with_a_sheet_per_part_is_read_whole(
         (PartyRole.MAIN, VERDI_ANNA, "Verdi Anna"),
         (PartyRole.GUARANTOR, NERI_SRL, "Neri S.r.l."),
     }
+
+
+def test_a_layout_whose_key_is_not_in_the_cases_file_is_refused_on_upload(
+    axactor: Creditor, layout: Layout
+) -> None:
+    layout.files[3]["key"] = ["tax_code"]
+    layout.files[3]["columns"]["tax_code"] = {"header": "CODICE_FISCALE"}
+    layout.save()
+
+    with translation.override("en"), pytest.raises(SubmitError) as refused:
+        run_set(axactor, FILES)
+
+    assert str(refused.value) == (
+        "The layout “Axactor — affido in quattro file” is not valid: file dettaglio: its key "
+        "tax_code must be a column of this file and of the cases file."
+    )
+    assert not ImportJob.objects.exists()
