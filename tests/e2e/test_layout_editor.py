@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -174,6 +175,8 @@ def test_back_office_builds_a_layout_and_loads_the_creditors_file(
     expect(rows.nth(3)).to_contain_text("BON")
     expect(rows.nth(3)).to_have_class(re.compile("table-warning"))
     expect(page.locator("#preview-rows .row-message").first).to_contain_text("VRDNNA62S50L219Y")
+    page.screenshot(path=tmp_path / "layout-editor.png", full_page=True)
+    shutil.copy(tmp_path / "layout-editor.png", "/tmp/e2e-layout-editor.png")  # noqa: S108 -- for a human
 
     # WHEN they save
     page.locator("#save-layout").click()
