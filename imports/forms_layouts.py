@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -21,6 +20,7 @@ from imports.fields import FIELDS
 from imports.fields import PAYMENT_METHOD as PAYMENT_SPEC
 from imports.models import ImportKind, Layout
 
+SAMPLE_MAX_BYTES = 5 * 1024 * 1024
 # Empty rows offered under a value map, for codes the sample did not show.
 BLANK_CODE_ROWS = 2
 POLICY_CHOICES = [
@@ -81,21 +81,28 @@ class LayoutSampleForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = editable_kinds()  # type: ignore[attr-defined]
         self.fields["creditor"] = _creditor_field(user)
-        self.fields["file"].help_text = _("CSV or Excel (.xlsx), up to %(limit)s.") % {
-            "limit": filesizeformat(settings.INCASSO_MAX_UPLOAD_BYTES)
-        }
+        self.fields["file"].help_text = _(
+            "CSV or Excel (.xlsx), up to %(limit)s: the first few hundred rows are enough."
+        ) % {"limit": filesizeformat(SAMPLE_MAX_BYTES)}
         self.order_fields(["file", "kind", "creditor", "name", "sheet"])
         _style(self)
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        limit = settings.INCASSO_MAX_UPLOAD_BYTES
-        if upload.size > limit:
-            raise forms.ValidationError(
-                _("The file is %(size)s; the largest file accepted is %(limit)s.")
-                % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)}
-            )
+        check_sample_size(upload.size)
         return upload
+
+
+def check_sample_size(size: int) -> None:
+    """A sample is read again on every change of the grid, so it must stay small."""
+    if size > SAMPLE_MAX_BYTES:
+        raise forms.ValidationError(
+            _(
+                "The sample is %(size)s; a sample of up to %(limit)s is enough (a few hundred "
+                "rows): keep the first rows of the file and upload it again."
+            )
+            % {"size": filesizeformat(size), "limit": filesizeformat(SAMPLE_MAX_BYTES)}
+        )
 
 
 class LayoutMappingForm(forms.Form):

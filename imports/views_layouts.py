@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse
@@ -40,7 +40,12 @@ from imports.editor import (
     visible_layouts,
 )
 from imports.fields import FIELDS
-from imports.forms_layouts import LayoutImportForm, LayoutMappingForm, LayoutSampleForm
+from imports.forms_layouts import (
+    LayoutImportForm,
+    LayoutMappingForm,
+    LayoutSampleForm,
+    check_sample_size,
+)
 from imports.models import ImportKind, Layout
 from imports.readers import ReadError
 from imports.views import current_user, file_format_facts
@@ -369,11 +374,14 @@ class LayoutSampleForEditView(LayoutMixin, View):
         if upload is None:
             messages.error(request, _("Choose a sample file."))
             return redirect("imports:layout-edit", pk=layout.pk)
-        content, filename = upload.read(), upload.name or "sample"
         try:
+            check_sample_size(upload.size or 0)
+            content, filename = upload.read(), upload.name or "sample"
             read_sample(content, filename, layout.sheet)
-        except ReadError as exc:
-            messages.error(request, str(exc))
+        except (ReadError, ValidationError) as exc:
+            messages.error(
+                request, exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+            )
             return redirect("imports:layout-edit", pk=layout.pk)
         meta = {"kind": layout.kind, "sheet": layout.sheet}
         token = store_sample(request, content, filename, meta)

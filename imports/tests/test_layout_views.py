@@ -366,3 +366,42 @@ def test_the_list_costs_the_same_queries_whatever_the_number_of_layouts(
     with django_assert_max_num_queries(8):
         response = client.get(reverse("imports:layout-list"))
     assert len(response.context["layouts"]) == Layout.objects.count()
+
+
+@pytest.mark.django_db
+def test_a_layout_is_checked_against_a_new_sample(
+    compass_layout: Layout, back_office: User
+) -> None:
+    client = client_for(back_office)
+    edit_url = reverse("imports:layout-edit", args=[compass_layout.pk])
+    bad_row = ROWS[2].replace(";P", ";X")
+    sample = SimpleUploadedFile("banca_esempio_2.csv", sample_bytes(ROWS[0], bad_row))
+
+    response = client.post(
+        reverse("imports:layout-edit-sample", args=[compass_layout.pk]), {"file": sample}
+    )
+
+    assert response["Location"].startswith(edit_url + "?sample=")
+    grid = client.get(response["Location"])
+    form = grid.context["form"]
+    assert form["field_10"].value() == "payment_method"
+    assert form["check_2"].value() == "reject"
+    rows = grid.context["preview"]["rows"]
+    assert [row.errors for row in rows] == [
+        "",
+        "Row 4, column Canale: 'X' is not a known payment method (SDD, BOL, BON, CAR, CON, "
+        "ALT); map it in the layout",
+    ]
+
+
+@pytest.mark.django_db
+def test_a_big_sample_is_refused(back_office: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("imports.forms_layouts.SAMPLE_MAX_BYTES", 100)
+    client = client_for(back_office)
+    sample = SimpleUploadedFile("banca_esempio.csv", sample_bytes(*ROWS))
+    data = {"file": sample, "kind": "acquisition", "creditor": "COMPASS", "name": "X"}
+    response = client.post(reverse("imports:layout-sample"), data)
+    assert response.context["form"].errors["file"] == [
+        f"The sample is {len(sample_bytes(*ROWS))}\xa0bytes; a sample of up to 100\xa0bytes is "
+        "enough (a few hundred rows): keep the first rows of the file and upload it again."
+    ]
