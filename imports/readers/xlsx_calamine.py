@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import logging
 import math
 import re
 import zipfile
@@ -39,6 +40,8 @@ from imports.readers.xlsx_files import (
     pick_sheet_name,
 )
 
+logger = logging.getLogger(__name__)
+
 # Exact cells, by row number then column number (both from 1).
 _ExactCells = dict[int, dict[int, Cell]]
 
@@ -47,6 +50,9 @@ _FIRST_CERTAIN_DAY = datetime.datetime.combine(datetime.date(1900, 3, 1), dateti
 # A double holds every integer up to 2**53 exactly; beyond, digits are lost.
 _EXACT_FLOAT_INTEGERS = 2**53
 _SCAN_CHUNK = 1 << 20
+# calamine holds a whole sheet, about 1.5 bytes of memory per byte of its XML (130 MiB for
+# 100,000 rows of 16 columns); past this size openpyxl streams it in little memory instead.
+_LARGEST_SHEET_XML = 256 * 1024 * 1024
 # An error cell, and a number of 16 digits or more (at most 15 survive a float). Two patterns
 # starting with fixed text are searched much faster than one with alternatives.
 _LOSSY_CELLS = (
@@ -68,6 +74,7 @@ def open_xlsx(
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception:
         # calamine is stricter with odd packages than openpyxl, which also words the error.
+        logger.info("calamine cannot open the workbook; reading it with openpyxl")
         return open_xlsx_exact(data, expected_headers, sheet)
     with workbook:
         worksheets = [m for m in workbook.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
@@ -75,10 +82,12 @@ def open_xlsx(
         name = pick_sheet_name([m.name for m in worksheets], visible, sheet)
         exact = _exact_cells(data, name)
         if exact is None:
+            logger.info("Sheet to read cell by cell; reading it with openpyxl")
             return open_xlsx_exact(data, expected_headers, sheet)
         try:
             worksheet = workbook.get_sheet_by_name(name)
         except Exception:
+            logger.info("calamine cannot read the sheet; reading it with openpyxl")
             return open_xlsx_exact(data, expected_headers, sheet)
 
     records = _records(worksheet, exact, lambda: exact_records(data, name))
@@ -112,6 +121,9 @@ def _records(
                 for value in values
             ]
         except _Ambiguous:
+            logger.info(
+                "Row %s holds a serial calamine cannot tell apart; openpyxl goes on", number
+            )
             yield from (record for record in exact_reading() if record[0] >= number)
             return
         if number in exact:
@@ -154,13 +166,16 @@ def _number(value: float) -> Cell:
 
 
 def _exact_cells(data: bytes, sheet: str) -> _ExactCells | None:
-    """Error cells and long integers of the sheet, read from its XML; None when one of them
-    has no coordinate, so that only a cell-by-cell reading can place it."""
+    """Error cells and long integers of the sheet, read from its XML; None when the sheet must
+    be read cell by cell: too large to hold whole, or such a cell has no coordinate."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             parser = WorkbookParser(archive, "xl/workbook.xml")
             parser.parse()
             paths = {ws.name: rel.target.lstrip("/") for ws, rel in parser.find_sheets()}
+            if archive.getinfo(paths[sheet]).file_size > _LARGEST_SHEET_XML:
+                logger.info("Sheet too large to hold in memory; reading it with openpyxl")
+                return None
             with archive.open(paths[sheet]) as stream:
                 return _scan(stream)
     except Exception:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ from django.utils import translation
 from openpyxl import Workbook
 from openpyxl.utils.datetime import MAC_EPOCH
 
-from imports.readers import Cell, CellError, FileFormat, ReadError, Table, open_table
+from imports.readers import Cell, CellError, FileFormat, ReadError, Table, open_table, xlsx_calamine
 from imports.readers.xlsx_files import open_xlsx_exact
 from imports.tests.test_readers import at, patch_sheet, xlsx_bytes
 
@@ -238,6 +239,19 @@ def test_a_large_sheet_reads_like_the_exact_reader() -> None:
     table = same_as_exact(xlsx_bytes(workbook))
     assert sum(1 for _ in table.rows) == 5000
     assert table.estimated_rows == 5000
+
+
+def test_a_sheet_too_large_to_hold_is_streamed_by_the_exact_reader(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(xlsx_calamine, "_LARGEST_SHEET_XML", 1000)
+    workbook = portfolio_sheet()
+    for number in range(100):
+        workbook.active.append([f"P{number}", number, None, number / 8, None, None])
+    with caplog.at_level(logging.INFO, logger=xlsx_calamine.__name__):
+        table = same_as_exact(xlsx_bytes(workbook))
+    assert "Sheet too large to hold in memory; reading it with openpyxl" in caplog.messages
+    assert rows(table)[-1] == (103, ["P99", 99, None, Decimal("12.375"), None, None])
 
 
 def test_a_zip_signature_followed_by_garbage_is_refused() -> None:
