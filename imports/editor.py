@@ -90,6 +90,8 @@ REQUIRED: dict[str, tuple[str | tuple[str, ...], ...]] = {
         "unpaid_on",
         "fees",
     ),
+    # A payment is matched by batch, contract, date and amount.
+    ImportKind.PRE_INVOICE: ("batch_code", "contract_number", "paid_on", "amount"),
 }
 # An installment needs all three: a portfolio maps them together or not at all.
 INSTALLMENT_FIELDS = ("due_date", "amount", "payment_method")

@@ -142,6 +142,14 @@ def test_required_fields_of_the_kind_are_named() -> None:
     assert "Map a column to Unpaid on: this kind of file needs it." in validate_definition(unpaid)
 
 
+def test_a_pre_invoice_layout_needs_what_a_payment_is_matched_by() -> None:
+    columns = {"contract_number": {"header": "Pratica"}, "amount": {"header": "Importo"}}
+    assert validate_definition(definition(kind="pre_invoice", columns=columns, value_maps={})) == [
+        "Map a column to Batch: this kind of file needs it.",
+        "Map a column to Paid on: this kind of file needs it.",
+    ]
+
+
 def test_installments_need_due_date_amount_and_method_together() -> None:
     columns = copy.deepcopy(definition()["columns"])
     del columns["payment_method"]
