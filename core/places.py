@@ -91,6 +91,8 @@ class Places:
         self._keys = list(self._by_name)
         self._display = {key: found[0].name for key, found in self._by_name.items()}
 
+    # Files repeat a few thousand spellings over their rows: each is normalised once.
+    @functools.lru_cache(maxsize=65536)  # noqa: B019 - one instance per process, never freed
     def find(self, name: str) -> tuple[Comune, ...]:
         """The comuni of that name: none, one, or several namesakes in different provinces."""
         return self._by_name.get(normalise_name(name), ())
@@ -101,6 +103,7 @@ class Places:
         found = difflib.get_close_matches(normalise_name(name), self._keys, n=1, cutoff=0.8)
         return self._display[found[0]] if found else None
 
+    @functools.lru_cache(maxsize=1024)  # noqa: B019 - one instance per process, never freed
     def province_of(self, text: str) -> str | None:
         """The sigla of a province given by its sigla or its name ("MI", "Milano")."""
         sigla = text.strip().upper()
