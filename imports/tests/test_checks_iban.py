@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import translation
 
-from cases.models import Case, Contact, ContactKind
-from cases.tests.factories import DebtorFactory
+from cases.models import Case, Contact, ContactKind, Debtor
 from creditors.models import Creditor
 from imports.checks import check_iban
 from imports.models import ImportJob, ImportRow, Layout, RowOutcome
@@ -116,7 +115,7 @@ def test_an_invalid_iban_rejects_the_row_when_the_layout_says_reject(compass: Cr
 
 @pytest.mark.django_db
 def test_an_iban_the_debtor_has_in_another_form_is_not_added_again(compass: Creditor) -> None:
-    debtor = DebtorFactory(tax_code=VALID_CODE)
+    debtor = Debtor.objects.create(name="ROSSI MARIO", tax_code=VALID_CODE)
     Contact.objects.create(
         debtor=debtor, kind=ContactKind.IBAN, value="it60 x054 2811 1010 0000 0123 456"
     )
