@@ -16,6 +16,11 @@ from core.templatetags.money import euro
 
 MONEY_ATTRS = {"th": {"class": "text-end"}, "td": {"class": "money"}}
 NUMBER_ATTRS = {"th": {"class": "text-end"}, "td": {"class": "text-end"}}
+REMOVE_BUTTON = """{% load i18n %}<form method="post" class="text-end"
+  action="{% url 'billing:pre-invoice-remove-payments' record.pre_invoice_id %}">{% csrf_token %}
+  <input type="hidden" name="payment" value="{{ record.pk }}">
+  <button type="submit" class="btn btn-sm btn-link text-danger p-0"
+    title="{% translate 'Take off this draft' %}"><i class="bi bi-x-circle"></i></button></form>"""
 STATE_TONES = {PreInvoiceState.DRAFT: "secondary", PreInvoiceState.CONFIRMED: "success"}
 
 
@@ -96,6 +101,12 @@ class PreInvoiceLineTable(tables.Table):
 
     def render_commission(self, value: Decimal) -> str:
         return euro(value)
+
+    @classmethod
+    def for_draft(cls, data: Any) -> PreInvoiceLineTable:
+        """The lines with a button on each that takes the payment off the draft."""
+        remove = tables.TemplateColumn(REMOVE_BUTTON, verbose_name="", orderable=False)
+        return cls(data, extra_columns=[("remove", remove)])
 
     def render_commission_rate(self, value: Any) -> str:
         return number_format(value, 2)

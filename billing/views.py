@@ -262,14 +262,17 @@ class PreInvoiceDetailView(LoginRequiredMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         pre_invoice = visible_pre_invoice(request, pk)
-        table = PreInvoiceLineTable(documents.pre_invoice_lines(pre_invoice))
+        may_manage = may_manage_billing(current_user(request))
+        lines = documents.pre_invoice_lines(pre_invoice)
+        editable = may_manage and not pre_invoice.is_locked
+        table = PreInvoiceLineTable.for_draft(lines) if editable else PreInvoiceLineTable(lines)
         table.paginate(page=request.GET.get("page", 1), per_page=LINES_PER_PAGE)
         context = {
             "pre_invoice": pre_invoice,
             "table": table,
             "totals": documents.pre_invoice_totals(pre_invoice),
             "state_tone": STATE_TONES.get(PreInvoiceState(pre_invoice.state), "secondary"),
-            "may_manage": may_manage_billing(current_user(request)),
+            "may_manage": may_manage,
         }
         return render(request, "billing/pre_invoice_detail.html", context)
 

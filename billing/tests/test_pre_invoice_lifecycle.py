@@ -32,6 +32,12 @@ from cases.tests.factories import BatchFactory, PaymentFactory
 from creditors.models import Batch, Creditor
 
 pytestmark = pytest.mark.django_db
+
+
+def detail_url(pre_invoice: PreInvoice) -> str:
+    return reverse("billing:pre-invoice-detail", args=[pre_invoice.pk])
+
+
 JUNE_1, JUNE_30 = datetime.date(2025, 6, 1), datetime.date(2025, 6, 30)
 
 
@@ -186,6 +192,26 @@ def test_a_draft_can_change(
     delete_pre_invoice(compass_pre_invoice, back_office)
     assert not PreInvoice.objects.exists()
     assert Payment.objects.filter(pre_invoice__isnull=False).count() == 0
+
+
+def test_back_office_takes_a_payment_off_a_draft_from_its_page(
+    english: Client, back_office: User, operator: User, compass_pre_invoice: PreInvoice
+) -> None:
+    payment = compass_pre_invoice.payments.order_by("pk").first()
+    assert payment is not None
+    url = reverse("billing:pre-invoice-remove-payments", args=[compass_pre_invoice.pk])
+
+    english.force_login(operator)
+    assert url not in english.get(detail_url(compass_pre_invoice)).content.decode()
+    english.force_login(back_office)
+    page = english.get(detail_url(compass_pre_invoice)).content.decode()
+    response = english.post(url, {"payment": [payment.pk]}, follow=True)
+
+    assert url in page
+    assert "1 payment removed." in response.content.decode()
+    assert compass_pre_invoice.payments.count() == 2
+    payment.refresh_from_db()
+    assert (payment.pre_invoice, payment.state) == (None, PaymentState.COMMISSIONED)
 
 
 def test_confirm_page_for_back_office_only(
