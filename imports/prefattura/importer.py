@@ -1,34 +1,12 @@
-"""Pre-invoices (prefatture): the creditor lists the payments on which it recognises the
-agency's commission; each row is matched to a payment of the case and, once found, the payment
-is collected and commissioned and joins a draft pre-invoice.
-
-For each row, in order of payment date within a case:
-
-- the case is the creditor's case with that batch code and contract (the most recent when the
-  contract was assigned again); none: `contract_not_found`;
-- the payment is the case's registered payment with the same date and amount. Reported or
-  collected, it becomes commissioned; already commissioned or invoiced, or on a confirmed
-  pre-invoice, or matched by an earlier row of the same file: `already_commissioned`, and
-  nothing changes;
-- else a payment is created for open installments whose outstanding amounts add up to the
-  amount exactly: first the earliest open installments in due-date order (one, two or more in a
-  row), else the one open installment of exactly that amount whose due date is nearest the
-  payment date (the debtor paid a later installment first);
-- else `amount_not_matched`, with the closest candidate in the message: never forced.
-
-Rows are staged in a temporary table and written to ImportRow with their case in one
-statement; the payments and open installments of the cases are then read a few thousand cases
-at a time, matched in memory, and every change is written back with bulk inserts and
-UPDATE ... FROM statements.
-"""
+"""The pre-invoice importer: rows staged and given their case in SQL, matched a few thousand
+cases at a time, and every change written back in bulk."""
 
 from __future__ import annotations
 
 import datetime
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import groupby
 from typing import Any
 
@@ -38,6 +16,8 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from accounts.models import AuditAction
+from accounts.services import record_event
 from billing.commission import CommissionCalculator, PaymentToCommission
 from billing.models import PreInvoice, PreInvoiceState
 from cases.models import (
@@ -55,6 +35,15 @@ from core.bulk import chunked, insert_into, insert_rows, refresh_statistics
 from creditors.models import Batch
 from imports.mapping import RowParser, row_error
 from imports.models import ImportJob, ImportRow, RowOutcome
+from imports.prefattura.matching import (
+    OPEN_TO_COMMISSION,
+    CaseLedger,
+    CasePayment,
+    Match,
+    OpenInstallment,
+    PendingRow,
+    money,
+)
 from imports.readers import Cell
 
 logger = logging.getLogger(__name__)
@@ -86,170 +75,9 @@ RESULT_COLUMNS = (
     ("paid_on", "date"),
 )
 NOT_FOUND = (RowOutcome.CONTRACT_NOT_FOUND, RowOutcome.AMOUNT_NOT_MATCHED)
+CENTS = Decimal("0.01")
 # Cases whose payments and installments are read and matched together.
 CASES_PER_PASS = 2000
-OPEN_TO_COMMISSION = (PaymentState.REPORTED, PaymentState.COLLECTED)
-
-
-def money(amount: Decimal) -> str:
-    return f"€ {number_format(amount, 2, force_grouping=True)}"
-
-
-@dataclass
-class OpenInstallment:
-    id: int
-    number: int
-    due_date: datetime.date
-    outstanding: Decimal
-    status: str
-
-
-@dataclass
-class CasePayment:
-    """A payment of the case as matching sees it: registered before, or created by this job."""
-
-    id: int | None
-    paid_on: datetime.date
-    amount: Decimal
-    state: str
-    commissioned: bool
-    locked: bool
-    taken_by_row: int | None = None
-
-
-@dataclass
-class PendingRow:
-    id: int
-    number: int
-    case_id: int
-    batch_id: int
-    assigned_on: datetime.date
-    paid_on: datetime.date
-    amount: Decimal
-
-
-@dataclass
-class Match:
-    """What one row found: its outcome and, when matched, the payment and the allocations."""
-
-    row: PendingRow
-    outcome: str
-    message: str = ""
-    payment: CasePayment | None = None
-    previous_status: str = ""
-    allocations: list[tuple[OpenInstallment, Decimal]] = field(default_factory=list)
-    closest_id: int | None = None
-    commission: Decimal | None = None
-    rate: Decimal | None = None
-    without_terms: bool = False
-
-
-@dataclass
-class CaseLedger:
-    """The payments and open installments of one case, consumed as its rows are matched."""
-
-    payments: list[CasePayment]
-    installments: list[OpenInstallment]
-
-    def match(self, row: PendingRow) -> Match:
-        same = [p for p in self.payments if p.paid_on == row.paid_on and p.amount == row.amount]
-        free = [p for p in same if p.taken_by_row is None and not p.commissioned and not p.locked]
-        if free:
-            payment = free[0]
-            payment.taken_by_row = row.number
-            return Match(row, RowOutcome.MATCHED, payment=payment, previous_status=payment.state)
-        if same:
-            return Match(
-                row, RowOutcome.ALREADY_COMMISSIONED, self._already(same[0]), payment=same[0]
-            )
-        covered = self._prefix(row.amount) or self._single(row)
-        if covered:
-            return self._create(row, covered)
-        return self._not_matched(row)
-
-    @staticmethod
-    def _already(payment: CasePayment) -> str:
-        if payment.taken_by_row is not None:
-            return _("The same payment is on row %(row)s of this file.") % {
-                "row": payment.taken_by_row
-            }
-        if payment.locked:
-            return _("The payment is on a confirmed pre-invoice: nothing was changed.")
-        return _("The payment was already commissioned (%(state)s): nothing was changed.") % {
-            "state": PaymentState(payment.state).label
-        }
-
-    def _open(self) -> list[OpenInstallment]:
-        return [i for i in self.installments if i.outstanding > 0]
-
-    def _prefix(self, amount: Decimal) -> list[OpenInstallment]:
-        """The earliest open installments whose outstanding amounts add up to the amount."""
-        total = ZERO
-        taken = []
-        for installment in self._open():
-            total += installment.outstanding
-            taken.append(installment)
-            if total == amount:
-                return taken
-            if total > amount:
-                break
-        return []
-
-    def _single(self, row: PendingRow) -> list[OpenInstallment]:
-        """The open installment of exactly the amount due nearest the payment date."""
-        same = [i for i in self._open() if i.outstanding == row.amount]
-        if not same:
-            return []
-        return [min(same, key=lambda i: (abs((i.due_date - row.paid_on).days), i.due_date))]
-
-    def _create(self, row: PendingRow, covered: list[OpenInstallment]) -> Match:
-        payment = CasePayment(None, row.paid_on, row.amount, "", commissioned=False, locked=False)
-        payment.taken_by_row = row.number
-        self.payments.append(payment)
-        allocations = []
-        for installment in covered:
-            allocations.append((installment, installment.outstanding))
-            installment.outstanding = ZERO
-        numbers = ", ".join(str(i.number) for i in covered)
-        message = _("Payment created on installment(s) %(numbers)s.") % {"numbers": numbers}
-        return Match(row, RowOutcome.MATCHED, message, payment=payment, allocations=allocations)
-
-    def _not_matched(self, row: PendingRow) -> Match:
-        other_date = [
-            p
-            for p in self.payments
-            if p.amount == row.amount and not p.commissioned and p.taken_by_row is None
-        ]
-        if other_date:
-            message = _(
-                "No payment or open installments add up to %(amount)s on %(date)s; closest: a "
-                "registered payment of the same amount on %(other)s."
-            ) % {
-                "amount": money(row.amount),
-                "date": f"{row.paid_on:%d/%m/%Y}",
-                "other": f"{other_date[0].paid_on:%d/%m/%Y}",
-            }
-            return Match(row, RowOutcome.AMOUNT_NOT_MATCHED, message)
-        candidates = self._open()
-        if not candidates:
-            message = _(
-                "No payment of %(amount)s on %(date)s and the case has no open installments."
-            ) % {"amount": money(row.amount), "date": f"{row.paid_on:%d/%m/%Y}"}
-            return Match(row, RowOutcome.AMOUNT_NOT_MATCHED, message)
-        closest = min(
-            candidates,
-            key=lambda i: (abs(i.outstanding - row.amount), abs((i.due_date - row.paid_on).days)),
-        )
-        message = _(
-            "No payment or open installments add up to %(amount)s; closest: installment "
-            "%(number)s due %(due)s, %(outstanding)s outstanding."
-        ) % {
-            "amount": money(row.amount),
-            "number": closest.number,
-            "due": f"{closest.due_date:%d/%m/%Y}",
-            "outstanding": money(closest.outstanding),
-        }
-        return Match(row, RowOutcome.AMOUNT_NOT_MATCHED, message, closest_id=closest.id)
 
 
 class PreInvoiceImporter:
@@ -261,6 +89,7 @@ class PreInvoiceImporter:
         self.rows = 0
         self.counts: dict[str, Any] = {}
         self.matches: list[Match] = []
+        self.values = ValueCache()
 
     # Reading
 
@@ -368,24 +197,39 @@ class PreInvoiceImporter:
     def _pending_by_cases(self) -> Iterator[list[PendingRow]]:
         """The rows with a case and no outcome yet, a few thousand cases at a time, each case's
         rows in order of payment date, then of row."""
-        rows = (
-            ImportRow.objects.filter(job=self.job, outcome="", case__isnull=False)
-            .order_by("case_id", "paid_on", "number")
-            .values_list(
-                "id",
-                "number",
-                "case_id",
-                "case__batch_id",
-                "case__batch__assigned_on",
-                "paid_on",
-                "amount",
-            )
+        rows = self._query(
+            """
+            SELECT r.id, r.number, r.case_id, c.batch_id, CAST(b.assigned_on AS TEXT),
+                CAST(r.paid_on AS TEXT), CAST(r.amount AS TEXT)
+            FROM {row} r JOIN {case} c ON c.id = r.case_id JOIN {batch} b ON b.id = c.batch_id
+            WHERE r.job_id = %(job)s AND r.outcome = '' AND r.case_id IS NOT NULL
+            ORDER BY r.case_id, r.paid_on, r.number
+            """
         )
-        # Rows with a case were parsed whole, so their date and amount are set.
-        pending = (PendingRow(*values) for values in rows.iterator(5000))  # type: ignore[arg-type]
+        day, cents = self.values.day, self.values.cents
+        pending = (
+            PendingRow(pk, number, case, batch, day(assigned), day(paid), cents(amount))
+            for pk, number, case, batch, assigned, paid, amount in rows
+        )
         cases = (list(case_rows) for _case, case_rows in groupby(pending, lambda r: r.case_id))
         for chunk in chunked(cases, CASES_PER_PASS):
             yield [row for case_rows in chunk for row in case_rows]
+
+    def _query(self, sql: str, params: dict[str, Any] | None = None) -> Iterator[tuple[Any, ...]]:
+        """Rows of a query, fetched a chunk at a time. Dates and amounts come as text (exact on
+        both databases, no float) and are converted once per distinct value."""
+        tables = {
+            "row": ImportRow._meta.db_table,
+            "case": Case._meta.db_table,
+            "batch": Batch._meta.db_table,
+            "installment": Installment._meta.db_table,
+            "payment": Payment._meta.db_table,
+            "pre_invoice": PreInvoice._meta.db_table,
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(sql.format(**tables), {"job": self.job.pk, **(params or {})})
+            while chunk := cursor.fetchmany(5000):
+                yield from chunk
 
     def _match_cases(self, rows: list[PendingRow], calculator: CommissionCalculator) -> list[Match]:
         case_ids = sorted({row.case_id for row in rows})
@@ -413,33 +257,41 @@ class PreInvoiceImporter:
             match.message = " ".join(notes)
         return matches
 
-    @staticmethod
-    def _ledgers(case_ids: list[int]) -> dict[int, CaseLedger]:
+    def _ledgers(self, case_ids: list[int]) -> dict[int, CaseLedger]:
+        """Each case's payments, and its open installments in due-date order."""
         ledgers = {case_id: CaseLedger([], []) for case_id in case_ids}
-        payments = (
-            Payment.objects.filter(case_id__in=case_ids)
-            .order_by("case_id", "id")
-            .values_list(
-                "case_id", "id", "paid_on", "amount", "state", "commission", "pre_invoice__state"
-            )
+        # Ids of this job's own rows, never input: safe to write into the statement.
+        ids = ", ".join(str(int(case_id)) for case_id in case_ids)
+        day, cents = self.values.day, self.values.cents
+        payments = self._query(
+            f"""
+            SELECT p.case_id, p.id, CAST(p.paid_on AS TEXT), CAST(p.amount AS TEXT), p.state,
+                p.commission IS NOT NULL, i.state
+            FROM {{payment}} p LEFT JOIN {{pre_invoice}} i ON i.id = p.pre_invoice_id
+            WHERE p.case_id IN ({ids}) ORDER BY p.case_id, p.id
+            """  # noqa: S608 - integers only
         )
-        for case_id, pk, paid_on, amount, state, commission, invoice_state in payments:
-            commissioned = commission is not None or state not in OPEN_TO_COMMISSION
+        for case_id, pk, paid_on, amount, state, has_commission, invoice_state in payments:
+            commissioned = bool(has_commission) or state not in OPEN_TO_COMMISSION
             locked = invoice_state == PreInvoiceState.CONFIRMED
             ledgers[case_id].payments.append(
-                CasePayment(pk, paid_on, amount, state, commissioned, locked)
+                CasePayment(pk, day(paid_on), cents(amount), state, commissioned, locked)
             )
-        installments = (
-            Installment.objects.filter(case_id__in=case_ids)
-            .exclude(status=InstallmentStatus.PAID)
-            .order_by("case_id", "due_date", "number", "id")
-            .values_list("case_id", "id", "number", "due_date", "amount", "paid_amount", "status")
+        installments = self._query(
+            f"""
+            SELECT case_id, id, number, CAST(due_date AS TEXT), CAST(amount AS TEXT),
+                CAST(paid_amount AS TEXT), status
+            FROM {{installment}}
+            WHERE case_id IN ({ids}) AND status <> %(paid)s AND amount > paid_amount
+            ORDER BY case_id, due_date, number, id
+            """,  # noqa: S608 - integers only
+            {"paid": InstallmentStatus.PAID},
         )
         for case_id, pk, number, due, amount, paid, status in installments:
-            if amount > paid:
-                ledgers[case_id].installments.append(
-                    OpenInstallment(pk, number, due, amount - paid, status)
-                )
+            outstanding = cents(amount) - cents(paid)
+            ledgers[case_id].installments.append(
+                OpenInstallment(pk, number, day(due), outstanding, status)
+            )
         return ledgers
 
     # Writing
@@ -456,6 +308,12 @@ class PreInvoiceImporter:
             period_end=max(m.row.paid_on for m in matched),
             job=self.job,
             created_by=self.job.created_by,
+        )
+        record_event(
+            self.job.created_by,
+            AuditAction.CREATE,
+            pre_invoice,
+            summary=f"draft from import job {self.job.pk}: {len(matched)} payments",
         )
         created = [m for m in matched if m.payment is not None and m.payment.id is None]
         self._create_payments(created, pre_invoice)
@@ -543,14 +401,15 @@ class PreInvoiceImporter:
     def _record_events(self, matched: list[Match]) -> None:
         now = timezone.now()
         user = self.job.created_by_id
+        template = _("Row %(row)s of the pre-invoice file: commission %(amount)s at %(rate)s%%.")
+        formatted = self.values.formatted
         events = []
         for m in matched:
             assert m.payment is not None  # noqa: S101 - a matched row has its payment
-            detail = _("Row %(row)s of the pre-invoice file: commission %(amount)s at %(rate)s%%.")
-            detail %= {
+            detail = template % {
                 "row": m.row.number,
-                "amount": money(m.commission or ZERO),
-                "rate": number_format(m.rate or ZERO, 2),
+                "amount": formatted(m.commission or ZERO, money),
+                "rate": formatted(m.rate or ZERO, rate_format),
             }
             from_state = m.previous_status
             to = PaymentState.COMMISSIONED
@@ -638,6 +497,39 @@ class PreInvoiceImporter:
             "errors": by_outcome.get(RowOutcome.ERROR, 0),
             "pre_invoice": pre_invoice.pk if pre_invoice is not None else None,
         }
+
+
+class ValueCache:
+    """Dates and amounts read as text, and their display forms, converted once per value:
+    a file repeats the same dates and amounts many times."""
+
+    def __init__(self) -> None:
+        self._days: dict[str, datetime.date] = {}
+        self._cents: dict[str, Decimal] = {}
+        self._formatted: dict[tuple[Decimal, Callable[[Decimal], str]], str] = {}
+
+    def day(self, text: str) -> datetime.date:
+        value = self._days.get(text)
+        if value is None:
+            value = self._days[text] = datetime.date.fromisoformat(text[:10])
+        return value
+
+    def cents(self, text: str) -> Decimal:
+        value = self._cents.get(text)
+        if value is None:
+            # SQLite writes "120.5" for 120.50: quantised back to the cent, exactly.
+            value = self._cents[text] = Decimal(text).quantize(CENTS, rounding=ROUND_HALF_UP)
+        return value
+
+    def formatted(self, value: Decimal, style: Callable[[Decimal], str]) -> str:
+        shown = self._formatted.get((value, style))
+        if shown is None:
+            shown = self._formatted[value, style] = style(value)
+        return shown
+
+
+def rate_format(rate: Decimal) -> str:
+    return str(number_format(rate, 2))
 
 
 def _cents(amount: Decimal | None) -> str:
