@@ -1,9 +1,11 @@
 """Excel .xlsx workbooks read with calamine, with openpyxl kept for what calamine cannot tell.
 
-calamine parses a sheet ten times faster than openpyxl, but hands every number over as a float
-and every error cell (#N/A) as empty text. The cells where that loses something (errors, and
-integers of 16 digits or more, such as contract numbers) are found by a quick scan of the sheet's
-XML and read exactly from it; a sheet where such a cell has no coordinate goes to openpyxl whole.
+calamine parses a sheet ten times faster than openpyxl, but hands every number over as a float,
+every error cell (#N/A) as empty text, and two serials as the same date. The cells where that
+loses something (errors, and integers of 16 digits or more, such as contract numbers) are found
+by a quick scan of the sheet's XML and read exactly from it. openpyxl reads the sheet instead
+when such a cell has no coordinate or the sheet is too large to hold in memory, and takes over
+from the first date calamine cannot tell apart.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def _records(
     """
     if worksheet.start is None:
         return
-    # calamine's rows start at the sheet's first row, its columns at the first one used.
+    # calamine's rows start at row 1, its columns at the first one used.
     padding: list[Cell] = [None] * worksheet.start[1]
     for index, values in enumerate(worksheet.iter_rows()):
         number = index + 1
