@@ -38,7 +38,7 @@ def compass_batch(compass: Creditor) -> Batch:
     - 0099, Luca Bianchi, closed: no total from the creditor, so principal 500.00 + interest
       20.00 + fees 10.50 = 530.50; one unpaid 150.00, other charges 15.00, 100.00 + 30.50
       paid; total requested 34.50;
-    - 0077, no debtor: assigned 120.00, nothing paid, no notes.
+    - 0077, no debtor, no installments: assigned and requested 120.00, nothing paid, no notes.
     """
     batch = BatchFactory(
         creditor=compass, code="LOTTO-2025-03", assigned_on=datetime.date(2025, 3, 1)

@@ -86,9 +86,10 @@ def test_report_has_one_row_per_case_and_the_totals(
             2,
             JUNE_11,
         ],
-        ["0077", None, None, None, "Returned to creditor", 120, 0, 0, 0, None],
+        # No installments: the whole amount assigned is requested (docs/payments.md).
+        ["0077", None, None, None, "Returned to creditor", 120, 120, 0, 0, None],
         ["0099", None, "Luca Bianchi", "BNCLCU85M01F205P", "Closed", 530.5, 34.5, 130.5, 1, None],
-        ["Total (3 cases)", None, None, None, None, 2000.16, 289.66, 180.5, 3, None],
+        ["Total (3 cases)", None, None, None, None, 2000.16, 409.66, 180.5, 3, None],
     ]
 
 
