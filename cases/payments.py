@@ -305,6 +305,8 @@ def cancel_payment(payment: Payment, user: User | None, reason: str) -> None:
                 _("A payment that is %(state)s cannot be cancelled: the creditor recognised it.")
                 % {"state": PaymentState(payment.state).label.lower()}
             )
+        # The case lock orders this with payments being recorded on the same installments.
+        Case.objects.select_for_update().only("pk").get(pk=payment.case_id)
         allocations = list(payment.allocations.select_related("installment"))
         snapshot = payment_snapshot(payment, allocations)
         release_installments(payment, allocations)
