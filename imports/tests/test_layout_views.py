@@ -17,6 +17,7 @@ from imports.editor import definition_of, export_document, save_layout
 from imports.models import Layout
 from imports.tests.helpers import run_file
 from imports.tests.test_editor import HEADER, ROWS, definition, sample_bytes
+from imports.views_layouts import SAMPLES_KEY
 
 
 @pytest.fixture(autouse=True)
@@ -174,11 +175,15 @@ def test_the_sample_shows_format_suggestions_and_codes(back_office: User) -> Non
 @pytest.mark.django_db
 def test_a_bad_sample_is_refused_with_the_readers_message(back_office: User) -> None:
     client = client_for(back_office)
-    sample = SimpleUploadedFile("vuoto.csv", b"")
+    sample = SimpleUploadedFile("estratto.pdf", b"%PDF-1.4 \x00\x01\x02")
     data = {"file": sample, "kind": "acquisition", "creditor": "COMPASS", "name": "X"}
     response = client.post(reverse("imports:layout-sample"), data)
     assert response.status_code == 200
-    assert response.context["form"].errors["file"] == ["The submitted file is empty."]
+    assert response.context["form"].errors["file"] == [
+        "This file is a PDF document, not a spreadsheet: export the data as an Excel Workbook "
+        "(.xlsx) or a CSV file."
+    ]
+    assert SAMPLES_KEY not in client.session
 
 
 @pytest.mark.django_db
@@ -405,3 +410,40 @@ def test_a_big_sample_is_refused(back_office: User, monkeypatch: pytest.MonkeyPa
         f"The sample is {len(sample_bytes(*ROWS))}\xa0bytes; a sample of up to 100\xa0bytes is "
         "enough (a few hundred rows): keep the first rows of the file and upload it again."
     ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [
+        ("admin_user", 200),
+        ("team_leader", 200),
+        ("back_office", 200),
+        ("operator", 403),
+        ("other_operator", 403),
+    ],
+)
+def test_who_may_start_a_layout(persona: str, status: int, request: pytest.FixtureRequest) -> None:
+    user: User = request.getfixturevalue(persona)
+    assert client_for(user).get(reverse("imports:layout-sample")).status_code == status
+
+
+@pytest.mark.django_db
+def test_anonymous_users_are_sent_to_log_in() -> None:
+    response = Client().get(reverse("imports:layout-list"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+@pytest.mark.django_db
+def test_an_administrator_may_save_a_layout_for_any_creditor(admin_user: User) -> None:
+    client = client_for(admin_user)
+    sample = SimpleUploadedFile("banca_esempio.csv", sample_bytes(*ROWS))
+    data = {"file": sample, "kind": "acquisition", "creditor": "", "name": "Banca Esempio"}
+    grid_url = client.post(reverse("imports:layout-sample"), data)["Location"]
+    form = grid_data(client.get(grid_url))
+    form.update({"field_10": "payment_method", "vm-payment_method-code-0": "R"})
+    form.update({"vm-payment_method-ours-0": "SDD"})
+    client.post(grid_url, form)
+    layout = Layout.objects.get(slug="banca-esempio")
+    assert layout.creditor is None
