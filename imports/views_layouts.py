@@ -87,6 +87,8 @@ class LayoutMixin(LoginRequiredMixin):
 
 def store_sample(request: HttpRequest, data: bytes, filename: str, meta: dict[str, Any]) -> str:
     """Keep an uploaded sample for the editor's next requests; returns its token."""
+    # TODO: samples of editors never saved stay in the media folder beyond the session's last
+    # five; a periodic sweep of layout-samples/ would keep it from growing.
     token = uuid.uuid4().hex
     suffix = PurePath(filename).suffix.lower()[:10]
     path = default_storage.save(f"layout-samples/{token}{suffix}", ContentFile(data))
