@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 if TYPE_CHECKING:
     from accounts.models import User
 
+CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 
@@ -84,11 +85,23 @@ class CaseQuerySet(models.QuerySet["Case"]):
     def with_total_requested(self) -> CaseQuerySet:
         """Annotate the total requested, by the rule of `Case.compute_total_requested`, with one
         grouped subquery per figure so that a list costs no query per row."""
+        money = MoneyField()
         unpaid = (
-            Installment.objects.filter(case=OuterRef("pk"), status=InstallmentStatus.UNPAID)
+            Installment.objects.filter(case=OuterRef("pk"))
             .order_by()
             .values("case")
-            .annotate(total=Sum(F("amount") - F("paid_amount") + F("fees")))
+            .annotate(
+                total=Coalesce(
+                    Sum(
+                        F("amount") - F("paid_amount"),
+                        filter=Q(status=InstallmentStatus.UNPAID),
+                        output_field=money,
+                    ),
+                    Value(ZERO),
+                    output_field=money,
+                )
+                + Sum("fees", output_field=money)
+            )
             .values("total")
         )
         paid = (
@@ -105,7 +118,6 @@ class CaseQuerySet(models.QuerySet["Case"]):
             .annotate(total=Sum("amount"))
             .values("total")
         )
-        money = MoneyField()
         owed = SqlCase(
             When(Exists(Installment.objects.filter(case=OuterRef("pk"))), then=_money(unpaid)),
             default=F("assigned_total"),
@@ -185,19 +197,22 @@ class Case(models.Model):
         """What the debtor is asked for now.
 
         On a case with installments: what is still outstanding of the unpaid ones (amount less
-        what payments settled) plus their fees; on a case without (one row per case, as Axactor
+        what payments settled) plus the protest fees of every installment (payments settle
+        installments, never fees, so fees stay asked for until a surplus covers them); on a case without (one row per case, as Axactor
         assigns) the total assigned. Then plus other charges, less the part of the payments not
         allocated to any installment: an allocated euro already lowered an installment, so it is
         not subtracted twice. Payments count in every state; a cancelled one is gone.
         """
         installments = self.installments.order_by().aggregate(
             count=Count("pk"),
-            unpaid=Sum(
-                F("amount") - F("paid_amount") + F("fees"),
-                filter=Q(status=InstallmentStatus.UNPAID),
-            ),
+            unpaid=Sum(F("amount") - F("paid_amount"), filter=Q(status=InstallmentStatus.UNPAID)),
+            fees=Sum("fees"),
         )
-        owed = (installments["unpaid"] or ZERO) if installments["count"] else self.assigned_total
+        owed = (
+            (installments["unpaid"] or ZERO) + (installments["fees"] or ZERO)
+            if installments["count"]
+            else self.assigned_total
+        )
         paid = self.payments.order_by().aggregate(total=Sum("amount"))["total"] or ZERO
         allocated = (
             PaymentAllocation.objects.filter(payment__case=self)
@@ -205,7 +220,7 @@ class Case(models.Model):
             .aggregate(total=Sum("amount"))["total"]
             or ZERO
         )
-        return owed + self.other_charges - (paid - allocated)
+        return (owed + self.other_charges - (paid - allocated)).quantize(CENT)
 
     def main_debtor(self) -> Debtor | None:
         party = self.parties.filter(role=PartyRole.MAIN).select_related("debtor").first()

@@ -118,8 +118,8 @@ def test_payment_covers_two_installments_exactly(plan_case: Case, operator: User
     }
     assert payment.unallocated_amount == D("0.00")
     assert (payment.state, payment.recorded_by) == (PaymentState.REPORTED, operator)
-    # Nothing unpaid is left; the fees of a paid installment leave the total (docs/payments.md).
-    assert totals(plan_case) == (D("0.00"), D("0.00"))
+    # Nothing unpaid is left but the protest fees, which no allocation settles (docs/payments.md).
+    assert totals(plan_case) == (D("5.16"), D("5.16"))
 
 
 def test_partial_payment_raises_paid_amount_and_keeps_status(plan_case: Case) -> None:
@@ -130,7 +130,7 @@ def test_partial_payment_raises_paid_amount_and_keeps_status(plan_case: Case) ->
         (2, D("50.00"), InstallmentStatus.UNPAID),
     ]
     assert installments(plan_case)[2] == (InstallmentStatus.UNPAID, D("50.00"))
-    assert totals(plan_case) == (D("150.00"), D("150.00"))
+    assert totals(plan_case) == (D("155.16"), D("155.16"))
 
 
 def test_surplus_stays_unallocated_and_lowers_the_total(plan_case: Case) -> None:
@@ -143,7 +143,8 @@ def test_surplus_stays_unallocated_and_lowers_the_total(plan_case: Case) -> None
         (InstallmentStatus.PAID, D("200.00")),
         (InstallmentStatus.PAID, D("300.00")),
     }
-    assert totals(plan_case) == (D("-50.00"), D("-50.00"))
+    # The surplus covers the protest fees first; what is left is owed back to the debtor.
+    assert totals(plan_case) == (D("-44.84"), D("-44.84"))
 
 
 def test_paid_installments_are_skipped(plan_case: Case) -> None:
@@ -172,7 +173,8 @@ def test_fees_are_not_allocated(plan_case: Case) -> None:
 
     assert allocations(payment)[0] == (1, D("100.00"), InstallmentStatus.UNPAID)
     assert allocations(payment)[1] == (2, D("5.16"), InstallmentStatus.UNPAID)
-    assert totals(plan_case) == (D("194.84"), D("194.84"))
+    # 194,84 still due on installment 2, plus the 5,16 fees of installment 1.
+    assert totals(plan_case) == (D("200.00"), D("200.00"))
 
 
 def test_recording_writes_history_and_audit(plan_case: Case, operator: User) -> None:
@@ -498,7 +500,7 @@ def test_both_totals_agree_on_every_kind_of_case(plan_case: Case, axactor: Credi
     computed = {case.contract_number: case.compute_total_requested() for case in Case.objects.all()}
 
     assert listed == computed
-    assert computed[plan_case.contract_number] == D("180.00")
+    assert computed[plan_case.contract_number] == D("185.16")
     assert computed[empty.contract_number] == D("420.00")
     assert computed[all_paid.contract_number] == D("-17.50")
     assert computed[untouched.contract_number] == D("0.00")

@@ -9,6 +9,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from django.utils import translation
 import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -79,7 +80,7 @@ def test_record_and_list(english: Client, operator: User, compass_case: Case) ->
     listed = english.get(payments_url(compass_case)).json()
     assert [row["id"] for row in listed["results"]] == [body["id"]]
     case = english.get(reverse("api:case-detail", args=[compass_case.pk])).json()
-    assert case["total_requested"] == "150.00"
+    assert case["total_requested"] == "155.16"
 
 
 @pytest.mark.parametrize(
@@ -281,7 +282,7 @@ def test_command_records_and_prints_json(compass_case: Case) -> None:
             {"installment": 2, "amount": "20.00"},
         ],
         "unallocated": "0.00",
-        "total_requested": "180.00",
+        "total_requested": "185.16",
     }
     assert payment.channel == "agency"
 
@@ -303,7 +304,7 @@ def test_command_refuses_with_a_reason(
         defaults[argument.split("=")[0]] = argument.split("=", 1)[1]
     out = StringIO()
 
-    with pytest.raises(CommandError) as refused:
+    with pytest.raises(CommandError) as refused, translation.override("en"):
         call_command(
             "record_payment",
             "--creditor=COMPASS",

