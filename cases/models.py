@@ -198,10 +198,11 @@ class Case(models.Model):
 
         On a case with installments: what is still outstanding of the unpaid ones (amount less
         what payments settled) plus the protest fees of every installment (payments settle
-        installments, never fees, so fees stay asked for until a surplus covers them); on a case without (one row per case, as Axactor
-        assigns) the total assigned. Then plus other charges, less the part of the payments not
-        allocated to any installment: an allocated euro already lowered an installment, so it is
-        not subtracted twice. Payments count in every state; a cancelled one is gone.
+        installments, never fees, so fees stay asked for until a surplus covers them); on a
+        case without (one row per case, as Axactor assigns) the total assigned. Then plus other
+        charges, less the part of the payments not allocated to any installment: an allocated
+        euro already lowered an installment, so it is not subtracted twice. Payments count in
+        every state; a cancelled one is gone.
         """
         installments = self.installments.order_by().aggregate(
             count=Count("pk"),

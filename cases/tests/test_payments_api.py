@@ -9,13 +9,13 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from django.utils import translation
 import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import User
 from billing.models import PreInvoice, PreInvoiceState
