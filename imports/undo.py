@@ -427,6 +427,21 @@ def _pre_invoice_blockers(job: ImportJob) -> list[str]:
             _("Payments of contract(s) %(contracts)s were changed after this job.")
             % {"contracts": _listing(moved | touched, "case__contract_number")}
         )
+    # Taken off the job's draft and put on another pre-invoice: the undo would delete or reopen
+    # payments under it, even once it is confirmed.
+    elsewhere = payments.filter(pre_invoice__isnull=False).exclude(pre_invoice__job=job)
+    if elsewhere.exists():
+        others = PreInvoice.objects.filter(pk__in=elsewhere.values("pre_invoice_id"))
+        reasons.append(
+            _(
+                "Payments of contract(s) %(contracts)s are on pre-invoice %(pre_invoices)s, made "
+                "after this job."
+            )
+            % {
+                "contracts": _listing(elsewhere, "case__contract_number"),
+                "pre_invoices": ", ".join(str(p) for p in others.order_by("pk")[:SHOWN]),
+            }
+        )
     allocated = PaymentAllocation.objects.filter(payment__created_job=job)
     installments = Installment.objects.filter(pk__in=allocated.values("installment_id"))
     later = PaymentAllocation.objects.filter(installment__in=installments).exclude(

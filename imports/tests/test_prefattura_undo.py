@@ -12,7 +12,9 @@ import pytest
 from django.db import models
 from django.utils import timezone, translation
 
+from accounts.models import User
 from billing.models import CommissionTerms, PreInvoice, PreInvoiceState
+from billing.services import confirm_pre_invoice, create_pre_invoice, remove_payments
 from cases.models import Payment, PaymentAllocation, PaymentEvent, PaymentState
 from cases.tests.factories import BatchFactory, PaymentFactory
 from creditors.models import Batch, Creditor
@@ -160,3 +162,29 @@ def test_installment_paid_later_refuses_the_undo(compass: Creditor, batch: Batch
     assert len(reasons) == 1
     assert reasons[0].startswith("Installments of contract(s) 0010000001")
     assert reasons[0].endswith("were paid or changed after this job.")
+
+
+def test_payments_moved_to_a_confirmed_pre_invoice_refuse_the_undo(
+    compass: Creditor, batch: Batch, back_office: User
+) -> None:
+    """The job's payments taken off its draft and confirmed on another pre-invoice are the
+    creditor's record: undoing the job would delete or reopen them under that pre-invoice."""
+    job = applied_job(compass, batch)
+    draft = PreInvoice.objects.get(job=job)
+    ids = list(draft.payments.values_list("pk", flat=True))
+    remove_payments(draft, ids, back_office)
+    other = create_pre_invoice(compass, date(2025, 1, 1), date(2025, 12, 31), back_office)
+    confirmed = confirm_pre_invoice(other, back_office)
+    before = snapshot()
+
+    with translation.override("en"):
+        reasons = undo_blockers(job)
+        with pytest.raises(UndoRefused):
+            undo_job(job, None)
+
+    assert reasons == [
+        f"Payments of contract(s) 0010000001, 0010000002 are on pre-invoice {confirmed}, "
+        "made after this job."
+    ]
+    assert snapshot() == before
+    assert confirmed.payments.count() == len(ids)
