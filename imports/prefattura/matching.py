@@ -89,10 +89,24 @@ class CaseLedger:
             return Match(
                 row, RowOutcome.ALREADY_COMMISSIONED, self._already(same[0]), payment=same[0]
             )
+        if self._registered_on_another_day(row):
+            # The same money recorded on another date: paying an installment too would count
+            # it twice; the row is reported with that payment as the closest candidate.
+            return self._not_matched(row)
         covered = self._prefix(row.amount) or self._single(row)
         if covered:
             return self._create(row, covered)
         return self._not_matched(row)
+
+    def _registered_on_another_day(self, row: PendingRow) -> bool:
+        return any(
+            p.id is not None
+            and p.amount == row.amount
+            and p.taken_by_row is None
+            and not p.commissioned
+            and not p.locked
+            for p in self.payments
+        )
 
     @staticmethod
     def _already(payment: CasePayment) -> str:

@@ -25,6 +25,7 @@ from cases.models import (
     PaymentEvent,
     PaymentState,
 )
+from cases.payments import record_payment
 from cases.tests.factories import BatchFactory, CaseFactory, InstallmentFactory, PaymentFactory
 from creditors.models import Batch, Creditor
 from imports.models import ImportJob, ImportRow, JobStatus, RowOutcome
@@ -460,3 +461,51 @@ def test_command_line_prints_the_pre_invoice_counts(
         "not_found": {"contract_not_found": 1, "amount_not_matched": 0},
     }
     assert printed["job"] == ImportJob.objects.get().pk
+
+
+def test_registered_payment_a_day_off_is_reported_not_paid_again(
+    compass: Creditor, batch: Batch
+) -> None:
+    """The agency recorded the payment on 01/03, the creditor's file says 02/03: the row must
+    not create a second payment on the next installment of the same amount."""
+    case = make_case(batch, "0010000001", "100.00", "100.00", "100.00")
+    registered = record_payment(case, date(2025, 3, 1), Decimal("100.00"), "agency", None)
+
+    with translation.override("en"):
+        job = run(compass, prefattura("CMP-9;0010000001;;02/03/2025;100,00"))
+
+    row = job.rows.get()
+    assert row.outcome == RowOutcome.AMOUNT_NOT_MATCHED
+    assert row.message == (
+        "No payment or open installments add up to € 100.00 on 02/03/2025; closest: a "
+        "registered payment of the same amount on 01/03/2025."
+    )
+    assert list(Payment.objects.values_list("pk", "state")) == [
+        (registered.pk, PaymentState.REPORTED)
+    ]
+    assert installment_states(case) == [
+        (1, InstallmentStatus.PAID, Decimal("100.00")),
+        (2, InstallmentStatus.DUE, Decimal("0.00")),
+        (3, InstallmentStatus.DUE, Decimal("0.00")),
+    ]
+
+
+def test_second_installment_paid_after_a_registered_one_is_still_created(
+    compass: Creditor, batch: Batch
+) -> None:
+    """Both payments in the file: the first takes the registered one, the second the next
+    installment."""
+    case = make_case(batch, "0010000001", "100.00", "100.00", "100.00")
+    record_payment(case, date(2025, 3, 1), Decimal("100.00"), "agency", None)
+
+    job = run(
+        compass,
+        prefattura("CMP-9;0010000001;;01/04/2025;100,00", "CMP-9;0010000001;;01/03/2025;100,00"),
+    )
+
+    assert outcomes(job) == [(2, RowOutcome.MATCHED), (3, RowOutcome.MATCHED)]
+    assert [s for _n, s, _p in installment_states(case)] == [
+        InstallmentStatus.PAID,
+        InstallmentStatus.PAID,
+        InstallmentStatus.DUE,
+    ]
