@@ -28,6 +28,22 @@ COMMON_NAMES = {
     "Reggio Calabria": "Reggio di Calabria",
 }
 
+# Provinces by the names and former abbreviations files still use: the short half of a
+# bilingual or double name, and the siglas before the 2005 and 2016 reorganisations.
+PROVINCE_COMMON_NAMES = {
+    "Aosta": "AO",
+    "Reggio Emilia": "RE",
+    "Monza": "MB",
+    "Monza e Brianza": "MB",
+    "Pesaro": "PU",
+    "Pesaro Urbino": "PU",
+    "Forlì": "FC",
+    "Massa": "MS",
+    "Verbania": "VB",
+    "Barletta": "BT",
+}
+FORMER_SIGLAS = {"FO": "FC", "PS": "PU", "CI": "SU", "VS": "SU", "OG": "NU", "OT": "SS"}
+
 
 @dataclass(frozen=True, slots=True)
 class Comune:
@@ -88,6 +104,12 @@ class Places:
         self._by_name = {key: tuple(found) for key, found in aliases.items()}
         self.provinces: dict[str, str] = {c.province: c.region for c in comuni}
         self.province_names: dict[str, str] = {c.province: c.province_name for c in comuni}
+        self._province_by_name = {
+            normalise_name(name): sigla for name, sigla in PROVINCE_COMMON_NAMES.items()
+        }
+        for sigla, name in self.province_names.items():
+            for spelling in (name, *name.split("/")):
+                self._province_by_name[normalise_name(spelling)] = sigla
         self._keys = list(self._by_name)
         self._display = {key: found[0].name for key, found in self._by_name.items()}
 
@@ -105,12 +127,14 @@ class Places:
 
     @functools.lru_cache(maxsize=1024)  # noqa: B019 - one instance per process, never freed
     def province_of(self, text: str) -> str | None:
-        """The sigla of a province given by its sigla or its name ("MI", "Milano")."""
+        """The sigla of a province given by its sigla, a former sigla or its name ("MI",
+        "Milano", "Bolzano", "FO" for Forlì-Cesena)."""
         sigla = text.strip().upper()
         if sigla in self.provinces:
             return sigla
-        key = normalise_name(text)
-        return next((s for s, n in self.province_names.items() if normalise_name(n) == key), None)
+        if sigla in FORMER_SIGLAS:
+            return FORMER_SIGLAS[sigla]
+        return self._province_by_name.get(normalise_name(text))
 
 
 def _read(path: Path) -> Places:

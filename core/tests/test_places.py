@@ -74,7 +74,25 @@ def test_a_misspelt_comune_has_the_closest_name_suggested() -> None:
     assert places().closest("Xyzzyplugh") is None
 
 
-@pytest.mark.parametrize(("text", "sigla"), [("MI", "MI"), ("mi", "MI"), ("Milano", "MI")])
+@pytest.mark.parametrize(
+    ("text", "sigla"),
+    [
+        ("MI", "MI"),
+        ("mi", "MI"),
+        ("Milano", "MI"),
+        ("BOLZANO", "BZ"),
+        ("Bozen", "BZ"),
+        ("Aosta", "AO"),
+        ("Reggio Emilia", "RE"),
+        ("Reggio nell'Emilia", "RE"),
+        ("Monza e Brianza", "MB"),
+        ("Pesaro-Urbino", "PU"),
+        ("Forlì-Cesena", "FC"),
+        ("FO", "FC"),
+        ("PS", "PU"),
+        ("OT", "SS"),
+    ],
+)
 def test_a_province_is_known_by_abbreviation_or_name(text: str, sigla: str) -> None:
     assert places().province_of(text) == sigla
 
