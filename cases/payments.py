@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import AuditAction, Role, User
 from accounts.services import record_event
+from billing.commission import CommissionCalculator, PaymentToCommission
 from cases.models import (
     ZERO,
     Case,
@@ -245,6 +246,9 @@ def advance_payment(
         if to_state in DATE_FIELDS:
             setattr(payment, DATE_FIELDS[to_state], on)
             changed.append(DATE_FIELDS[to_state])
+        if to_state == PaymentState.COMMISSIONED and payment.commission is None:
+            payment.commission_rate, payment.commission = commission_of(payment)
+            changed += ["commission_rate", "commission"]
         payment.save(update_fields=changed)
         PaymentEvent.objects.create(
             payment=payment,
@@ -263,6 +267,20 @@ def advance_payment(
         )
     logger.info("Payment %s moved from %s to %s", payment.pk, from_state, to_state)
     return payment
+
+
+def commission_of(payment: Payment) -> tuple[Decimal, Decimal]:
+    """The rate and commission the terms give a payment commissioned by hand, after what the
+    case earned before (tiers by amount recovered, the cap per case), as the pre-invoice file
+    would compute them."""
+    case = Case.objects.select_related("batch").get(pk=payment.case_id)
+    calculator = CommissionCalculator.for_creditor(case.creditor_id)
+    calculator.prime([case.pk])
+    item = PaymentToCommission(
+        payment.pk, case.pk, case.batch_id, case.batch.assigned_on, payment.paid_on, payment.amount
+    )
+    (result,) = calculator.compute([item])
+    return result.rate, result.amount
 
 
 def state_label(state: str) -> str:
@@ -371,6 +389,7 @@ def payment_snapshot(
         "commissioned_on": (
             payment.commissioned_on.isoformat() if payment.commissioned_on else None
         ),
+        "commission": None if payment.commission is None else str(payment.commission),
     }
     if allocations is not None:
         snapshot["allocations"] = [

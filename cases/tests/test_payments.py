@@ -15,7 +15,7 @@ import time_machine
 from django.utils import translation
 
 from accounts.models import AuditAction, AuditEvent, User
-from billing.models import PreInvoice, PreInvoiceState
+from billing.models import CommissionTerms, PreInvoice, PreInvoiceState
 from cases.models import (
     Case,
     CaseState,
@@ -504,3 +504,25 @@ def test_both_totals_agree_on_every_kind_of_case(plan_case: Case, axactor: Credi
     assert computed[empty.contract_number] == D("420.00")
     assert computed[all_paid.contract_number] == D("-17.50")
     assert computed[untouched.contract_number] == D("0.00")
+
+
+def test_commissioning_by_hand_computes_the_commission_of_the_terms(plan_case: Case) -> None:
+    """A payment the creditor recognised without a file earns the commission its terms give,
+    within the cap per case, like one commissioned by the pre-invoice file."""
+    CommissionTerms.objects.create(creditor=plan_case.creditor, rate=D("10.00"), cap=D("5.00"))
+    PaymentFactory(
+        case=plan_case,
+        amount=D("45.00"),
+        state=PaymentState.COMMISSIONED,
+        commission_rate=D("10.00"),
+        commission=D("4.50"),
+    )
+    first = advance_payment(pay(plan_case, "2.05"), PaymentState.COMMISSIONED, None)
+    second = advance_payment(pay(plan_case, "10.00"), PaymentState.COLLECTED, None)
+    second = advance_payment(second, PaymentState.COMMISSIONED, None)
+
+    # 2.05 at 10% is 0.205, half-up 0.21; the next 1.00 is cut to the 0.29 left of the cap.
+    assert (first.commission_rate, first.commission) == (D("10.00"), D("0.21"))
+    assert (second.commission_rate, second.commission) == (D("10.00"), D("0.29"))
+    stored = Payment.objects.get(pk=second.pk)
+    assert (stored.commission_rate, stored.commission) == (D("10.00"), D("0.29"))
