@@ -105,16 +105,20 @@ def layout_parts(layout: Layout) -> list[Part]:
             )
         name = names[position]
         key = entry.get("key") or ["contract_number"]
+        keys = tuple([key] if isinstance(key, str) else key)
+        columns = (
+            entry["columns"] if not parts else _with_key_widths(entry["columns"], keys, parts[0])
+        )
         part = Part(
             position,
             name,
             str(entry.get("sheet") or ""),
-            tuple([key] if isinstance(key, str) else key),
+            keys,
             Layout(
                 slug=layout.slug,
                 name=f"{layout.name} — {name}",
                 kind=layout.kind,
-                columns=entry["columns"],
+                columns=columns,
                 value_maps=entry.get("value_maps") or {},
             ),
             str(entry.get("role") or PartyRole.MAIN),
@@ -122,6 +126,18 @@ def layout_parts(layout: Layout) -> list[Part]:
         _check_part(layout, part, parts[0] if parts else None)
         parts.append(part)
     return parts
+
+
+def _with_key_widths(columns: dict[str, Any], keys: tuple[str, ...], cases: Part) -> dict[str, Any]:
+    """A later file's columns, its key columns taking the cases file's width when they have
+    none: a file saved by Excel with the key as a number lost the zeros the cases file keeps."""
+    widened = dict(columns)
+    for name in keys:
+        column, first = columns.get(name), cases.layout.columns.get(name)
+        width = first.get("width") if isinstance(first, dict) else None
+        if isinstance(column, dict) and width and not column.get("width"):
+            widened[name] = {**column, "width": width}
+    return widened
 
 
 def part_names(layout: Layout) -> list[str]:

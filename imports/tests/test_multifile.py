@@ -584,3 +584,26 @@ def test_a_layout_whose_key_is_not_in_the_cases_file_is_refused_on_upload(
         "tax_code must be a column of this file and of the cases file."
     )
     assert not ImportJob.objects.exists()
+
+
+def test_a_key_whose_leading_zeros_a_later_file_lost_still_links_its_rows(
+    axactor: Creditor, layout: Layout
+) -> None:
+    """The cases file restores the key's zeros (width 6); the installments file was saved by
+    Excel with the key as a number: its rows link to the same cases."""
+    files = layout.files
+    files[0]["columns"]["creditor_reference"]["width"] = 6
+    Layout.objects.filter(pk=layout.pk).update(files=files)
+    numbered = [(name, data.replace(b"AX00", b"00010")) for name, data in FILES[:3]] + [
+        (FILES[3][0], DETAILS.replace(b"AX00", b"10"))
+    ]
+
+    job = run_set(axactor, numbered)
+
+    assert job.status == JobStatus.DONE, job.error
+    assert (job.counts["errors"], job.counts["installments_created"]) == (0, 3)
+    assert sorted(Installment.objects.values_list("case__creditor_reference", "number")) == [
+        ("000101", 1),
+        ("000101", 2),
+        ("000102", 1),
+    ]
