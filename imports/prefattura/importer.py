@@ -104,6 +104,12 @@ class PreInvoiceImporter:
     def _stage(self, number: int, cells: list[Cell]) -> tuple[Any, ...]:
         v, errors = self.parser.parse(cells, FIELDS)
         name = (v.get("debtor_name") or "")[:200]
+        if not errors and v["amount"] <= ZERO:
+            # A refund or an empty line of the creditor's: nothing a payment could match.
+            errors = [
+                _("the amount %(amount)s is not a payment: it must be above zero")
+                % {"amount": money(v["amount"])}
+            ]
         if errors:
             message = row_error(number, errors)
             contract = v.get("contract_number") or ""

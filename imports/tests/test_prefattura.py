@@ -509,3 +509,24 @@ def test_second_installment_paid_after_a_registered_one_is_still_created(
         InstallmentStatus.PAID,
         InstallmentStatus.DUE,
     ]
+
+
+def test_zero_or_negative_amount_is_an_error_of_the_row(compass: Creditor, batch: Batch) -> None:
+    """A refund or a zero line is no payment to match: the row says so, nothing is matched."""
+    make_case(batch, "0010000001", "100.00", "100.00")
+
+    with translation.override("en"):
+        job = run(
+            compass,
+            prefattura(
+                "CMP-9;0010000001;;20/02/2025;0,00",
+                "CMP-9;0010000001;;20/02/2025;-100,00",
+            ),
+        )
+
+    assert list(job.rows.order_by("number").values_list("outcome", "message")) == [
+        (RowOutcome.ERROR, "Row 2, the amount € 0.00 is not a payment: it must be above zero"),
+        (RowOutcome.ERROR, "Row 3, the amount € -100.00 is not a payment: it must be above zero"),
+    ]
+    assert job.counts["errors"] == 2
+    assert not Payment.objects.exists()
