@@ -218,7 +218,7 @@ class PreInvoiceViewSet(
                 line_count=Count("payments"),
                 collected=Sum("payments__amount"),
                 commission=Sum("payments__commission"),
-            ).order_by(*PreInvoice._meta.ordering)
+            ).order_by("-period_end", "-id")
         return pre_invoices
 
     def get_serializer_class(self) -> Any:
