@@ -10,6 +10,7 @@ fills a missing province from the comune, and changes nothing else the file give
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 from datetime import date
@@ -144,14 +145,20 @@ def check_email(value: str) -> str:
     return address
 
 
+_IBAN_SEPARATORS = re.compile(r"[-.]")
+_IBAN_LABEL = re.compile(r"^\s*IBAN\s*:?\s*", re.IGNORECASE)
+
+
 def check_iban(value: str) -> str:
     """An IBAN with a known country, the right length and check digits (the national ones too,
-    such as Italy's CIN), in compact form ("IT60X0542811101000000123456")."""
+    such as Italy's CIN), in compact form ("IT60X0542811101000000123456"). Hyphens or dots
+    between the groups and an "IBAN" label in front, as files write them, are left out."""
+    text = _IBAN_LABEL.sub("", _IBAN_SEPARATORS.sub(" ", value))
     try:
         with warnings.catch_warnings():
             # Countries whose national check digits schwifty cannot verify pass unverified.
             warnings.simplefilter("ignore", iban_errors.NationalChecksumNotVerified)
-            return str(IBAN(value, validate_bban=True).compact)
+            return str(IBAN(text, validate_bban=True).compact)
     except iban_errors.InvalidCountryCode as exc:
         problem = _("its first two letters are not a country that uses IBANs")
         raise _iban_error(value, problem) from exc

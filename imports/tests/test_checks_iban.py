@@ -23,6 +23,10 @@ IBAN = "IT60X0542811101000000123456"
         "IT60 X054 2811 1010 0000 0123 456",
         "it60x0542811101000000123456",
         " IT60X0542811101000000123456 ",
+        "IT60-X054-2811-1010-0000-0123-456",
+        "IT60.X054.2811.1010.0000.0123.456",
+        "IBAN IT60X0542811101000000123456",
+        "IBAN: IT60 X054 2811 1010 0000 0123 456",
     ],
 )
 def test_a_valid_iban_is_kept_in_compact_form(value: str) -> None:
@@ -47,7 +51,7 @@ def test_foreign_ibans_are_valid_too(value: str) -> None:
             "IT64Y0542811101000000123456",
             "the national check character does not match: a character is mistyped",
         ),
-        ("IT60X05428111010000001234-6", "its bank or account part is not in its country's format"),
+        ("IT60X05428111010000001234_6", "its bank or account part is not in its country's format"),
     ],
 )
 def test_an_invalid_iban_is_refused_with_what_is_wrong(value: str, problem: str) -> None:
