@@ -291,7 +291,11 @@ def _unpaid_blockers(job: ImportJob) -> list[str]:
             _("Installments of contract(s) %(contracts)s were changed after this job.")
             % {"contracts": _listing(changed, "contract_number")}
         )
-    paid = Payment.objects.filter(allocations__installment__in=found.values("installment_id"))
+    # Only payments registered since the file was uploaded: one recorded before is not later work.
+    paid = Payment.objects.filter(
+        allocations__installment__in=found.values("installment_id"),
+        created_at__gte=job.created_at,
+    )
     if paid.exists():
         reasons.append(
             _("Payments were registered on installments of contract(s) %(contracts)s.")

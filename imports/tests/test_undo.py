@@ -435,6 +435,26 @@ def test_an_installment_changed_since_blocks_the_undo(
     assert refused(job, back_office) == [CHANGED]
 
 
+def test_a_payment_recorded_before_the_job_does_not_block_its_undo(
+    portfolio: ImportJob, compass: Creditor, back_office: User
+) -> None:
+    first = Installment.objects.filter(case__contract_number="0010007000").earliest("due_date")
+    payment = PaymentFactory(case=first.case, amount=Decimal("10.00"))
+    PaymentAllocation.objects.create(
+        payment=payment, installment=first, amount=payment.amount, previous_status=first.status
+    )
+    Installment.objects.filter(pk=first.pk).update(paid_amount=payment.amount)
+    job = insoluti(compass, INSOLUTI_ROWS[0])
+    assert Installment.objects.filter(unpaid_job=job).exists()
+
+    undo_job(job, back_office)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.UNDONE
+    first.refresh_from_db()
+    assert (first.status, first.paid_amount) == (InstallmentStatus.DUE, Decimal("10.00"))
+
+
 def test_a_payment_on_an_unpaid_installment_blocks_the_undo(
     portfolio: ImportJob, compass: Creditor, back_office: User
 ) -> None:
