@@ -1,7 +1,9 @@
 """Start the web server and the background worker together, as `make run` does."""
 
+import signal
 import subprocess
 import sys
+from types import FrameType
 from typing import Any
 
 from django.core.management import call_command
@@ -22,8 +24,14 @@ class Command(BaseCommand):
         if interrupted:
             self.stdout.write(f"{interrupted} interrupted import job(s) marked as failed.")
         worker = subprocess.Popen([sys.executable, "manage.py", "db_worker", "--interval", "0.5"])
+        # A service manager stops with SIGTERM: leave through `finally`, so the worker stops too.
+        signal.signal(signal.SIGTERM, _stop)
         try:
             call_command("runserver", options["addrport"], use_reloader=False)
         finally:
             worker.terminate()
             worker.wait(timeout=10)
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
