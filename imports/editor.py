@@ -93,6 +93,11 @@ REQUIRED: dict[str, tuple[str | tuple[str, ...], ...]] = {
     # A payment is matched by batch, contract, date and amount.
     ImportKind.PRE_INVOICE: ("batch_code", "contract_number", "paid_on", "amount"),
 }
+# The longest texts the layout's columns hold, and the widest identifier (a contract number).
+NAME_LENGTH = Layout._meta.get_field("name").max_length or 120
+SLUG_LENGTH = Layout._meta.get_field("slug").max_length or 50
+SHEET_LENGTH = Layout._meta.get_field("sheet").max_length or 100
+MAX_WIDTH = 64
 # An installment needs all three: a portfolio maps them together or not at all.
 INSTALLMENT_FIELDS = ("due_date", "amount", "payment_method")
 
@@ -208,21 +213,49 @@ def validate_definition(definition: dict[str, Any]) -> list[str]:
             _("Unknown kind of file “%(kind)s”; use one of: %(known)s.")
             % {"kind": kind, "known": known}
         ]
-    errors: list[str] = []
-    if not str(definition.get("name") or "").strip():
-        errors.append(_("Give the layout a name."))
-    slug = str(definition.get("slug") or "")
-    if not slug or slugify(slug) != slug:
-        errors.append(
-            _("The code “%(slug)s” is not valid: use lower-case letters, digits and hyphens.")
-            % {"slug": slug}
-        )
+    errors = _text_errors(definition)
     columns = definition.get("columns")
     if not isinstance(columns, dict):
         return [*errors, _("The layout has no columns.")]
     errors += _column_errors(columns, specs, str(kind))
     errors += _required_errors(columns, specs, str(kind))
-    errors += _value_map_errors(definition.get("value_maps") or {}, columns, specs)
+    value_maps = definition.get("value_maps") or {}
+    if isinstance(value_maps, dict):
+        errors += _value_map_errors(value_maps, columns, specs)
+    else:
+        errors.append(_("The value maps must pair each field with its codes."))
+    files = definition.get("files")
+    if files is not None and not (
+        isinstance(files, list)
+        and all(isinstance(f, dict) and isinstance(f.get("columns"), dict) for f in files)
+    ):
+        errors.append(_("The files must be a list, each with its columns."))
+    return errors
+
+
+def _text_errors(definition: dict[str, Any]) -> list[str]:
+    """The name, code, sheet and description: texts that fit their database columns."""
+    errors: list[str] = []
+    name = definition.get("name")
+    if not isinstance(name, str) or not name.strip():
+        errors.append(_("Give the layout a name."))
+    elif len(name.strip()) > NAME_LENGTH:
+        errors.append(_("The name can have at most %(max)s characters.") % {"max": NAME_LENGTH})
+    slug = definition.get("slug")
+    if not isinstance(slug, str) or not slug or slugify(slug) != slug:
+        errors.append(
+            _("The code “%(slug)s” is not valid: use lower-case letters, digits and hyphens.")
+            % {"slug": slug or ""}
+        )
+    elif len(slug) > SLUG_LENGTH:
+        errors.append(_("The code can have at most %(max)s characters.") % {"max": SLUG_LENGTH})
+    sheet = definition.get("sheet") or ""
+    if not isinstance(sheet, str) or len(sheet) > SHEET_LENGTH:
+        errors.append(
+            _("The sheet must be a text of at most %(max)s characters.") % {"max": SHEET_LENGTH}
+        )
+    if not isinstance(definition.get("description") or "", str):
+        errors.append(_("The description must be a text."))
     return errors
 
 
@@ -238,7 +271,9 @@ def _column_errors(columns: dict[str, Any], specs: dict[str, FieldSpec], kind: s
         if not isinstance(header, str) or not header.strip():
             errors.append(_("The field %(field)s has no column header.") % {"field": label})
             continue
-        for text in [header, *column.get("aliases", [])]:
+        aliases = column.get("aliases", [])
+        valid_aliases = aliases if isinstance(aliases, list) else []
+        for text in [header, *(a for a in valid_aliases if isinstance(a, str))]:
             key = normalise(text)
             if key in seen and seen[key] != name:
                 errors.append(
@@ -263,6 +298,11 @@ def _setting_errors(name: str, column: dict[str, Any], label: Any, kind: str) ->
     width = column.get("width")
     if width is not None and (not isinstance(width, int) or isinstance(width, bool) or width < 1):
         errors.append(_("The width of %(field)s must be a positive number.") % {"field": label})
+    elif width is not None and width > MAX_WIDTH:
+        # Every value is padded to the width: a huge one would exhaust the memory.
+        errors.append(
+            _("The width of %(field)s can be at most %(max)s.") % {"field": label, "max": MAX_WIDTH}
+        )
     aliases = column.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
         errors.append(_("The other names of %(field)s must be a list of texts.") % {"field": label})

@@ -417,3 +417,38 @@ def test_an_excel_sample_is_read_below_its_title_with_numeric_codes() -> None:
     )
     assert sample.headers == ["Pratica n.", "Importo rata", "Canale"]
     assert sample.codes[2] == ["1", "2"]
+
+
+def _with_column(name: str, **settings: Any) -> dict[str, Any]:
+    columns = copy.deepcopy(definition()["columns"])
+    columns[name] = {**columns[name], **settings}
+    return definition(columns=columns)
+
+
+@pytest.mark.parametrize(
+    ("changed", "message"),
+    [
+        (definition(name=5), "Give the layout a name."),
+        (definition(name="x" * 121), "The name can have at most 120 characters."),
+        (definition(slug="a" * 51), "The code can have at most 50 characters."),
+        (definition(sheet=3), "The sheet must be a text of at most 100 characters."),
+        (definition(description=["a"]), "The description must be a text."),
+        (definition(value_maps=["R"]), "The value maps must pair each field with its codes."),
+        (definition(files="x"), "The files must be a list, each with its columns."),
+        (definition(files=[{"name": "a"}]), "The files must be a list, each with its columns."),
+        (
+            _with_column("contract_number", aliases=[1, 2]),
+            "The other names of Contract number must be a list of texts.",
+        ),
+        (
+            _with_column("contract_number", width=10**9),
+            "The width of Contract number can be at most 64.",
+        ),
+    ],
+)
+def test_a_document_of_the_wrong_shape_is_refused_with_a_message(
+    changed: dict[str, Any], message: str
+) -> None:
+    """What a JSON document may hold, refused with a sentence rather than a crash, a value the
+    database cannot store, or a width that pads each value to a billion zeros."""
+    assert message in validate_definition(changed)
