@@ -46,6 +46,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     PaymentState.INVOICED: (),
 }
 CANCELLABLE = (PaymentState.REPORTED, PaymentState.COLLECTED)
+LARGEST_AMOUNT = Decimal("999999999999.99")
 # The history is written in Italian, like the case's system notes (see allocation_detail).
 STATE_IN_ITALIAN: dict[str, str] = {
     PaymentState.REPORTED: "segnalato",
@@ -111,6 +112,12 @@ def check_new_payment(case: Case, paid_on: datetime.date, amount: Decimal) -> No
         )
     if amount <= ZERO:
         raise PaymentRefused(_("The amount must be greater than zero."), field="amount")
+    if amount > LARGEST_AMOUNT:
+        # The command line takes any number; the database holds 14 digits.
+        raise PaymentRefused(
+            _("The amount cannot be more than %(largest)s.") % {"largest": euro(LARGEST_AMOUNT)},
+            field="amount",
+        )
     if amount != amount.quantize(Decimal("0.01")):
         raise PaymentRefused(_("The amount cannot have more than two decimals."), field="amount")
     if paid_on > timezone.localdate():

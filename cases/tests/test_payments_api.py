@@ -294,6 +294,7 @@ def test_command_records_and_prints_json(compass_case: Case) -> None:
         (["--date=01/06/2025"], "--date '01/06/2025' is not a date as YYYY-MM-DD."),
         (["--amount=12,50"], "--amount '12,50' is not an amount such as 123.45."),
         (["--amount=0"], "The amount must be greater than zero."),
+        (["--amount=1e20"], "The amount cannot be more than € 999,999,999,999.99."),
     ],
 )
 def test_command_refuses_with_a_reason(
