@@ -10,11 +10,14 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from accounts.models import Role, User
+from billing.models import CommissionBasis, CommissionTerms
 from cases.models import Case, InstallmentStatus, Payment, PaymentState
 from cases.payments import advance_payment, record_payment
+from creditors.models import Creditor
 from creditors.services import ensure_creditor
 from imports import samplegen
 from imports.models import JobStatus, Layout
+from imports.samplegen_prefattura import write_prefattura_csv
 from imports.services import run_import, submit_import
 
 DEMO_USERS = (
@@ -28,7 +31,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         compass, _ = ensure_creditor("COMPASS", "Compass Banca S.p.A.")
-        ensure_creditor("AXACTOR", "Axactor Italy S.p.A.")
+        axactor, _ = ensure_creditor("AXACTOR", "Axactor Italy S.p.A.")
+        self._billing_details(compass, axactor)
         for username, password, role in DEMO_USERS:
             if not User.objects.filter(username=username).exists():
                 user = User.objects.create_user(username=username, password=password, role=role)
@@ -79,7 +83,34 @@ class Command(BaseCommand):
                 installment_not_found=2,
                 duplicates=3,
             )
+        write_prefattura_csv(
+            fresh,
+            examples / "compass_prefattura_esempio.csv",
+            matched=50,
+            two_installments=5,
+            amount_not_matched=3,
+            contract_not_found=2,
+        )
         self.stdout.write(f"Demo data ready. Example files to upload: {examples}")
+
+    def _billing_details(self, compass: Creditor, axactor: Creditor) -> None:
+        """Fictitious VAT numbers (FatturaPA needs the customer's) and commission terms: a flat
+        12% for Compass, a rate by case age for Axactor. Existing values are left alone."""
+        for creditor, vat_number in ((compass, "03123450151"), (axactor, "04987650159")):
+            if not creditor.vat_number:
+                creditor.vat_number = vat_number
+                creditor.save(update_fields=["vat_number"])
+        CommissionTerms.objects.get_or_create(
+            creditor=compass, batch=None, defaults={"rate": Decimal("12.00")}
+        )
+        terms, created = CommissionTerms.objects.get_or_create(
+            creditor=axactor,
+            batch=None,
+            defaults={"basis": CommissionBasis.CASE_AGE, "rate": Decimal("18.00")},
+        )
+        if created:
+            terms.tiers.create(threshold=Decimal(180), rate=Decimal("15.00"))
+            terms.tiers.create(threshold=Decimal(365), rate=Decimal("10.00"))
 
     def _load(self, user: User, creditor: Any, slug: str, name: str, write: Any) -> None:
         import io
