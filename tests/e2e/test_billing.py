@@ -62,14 +62,17 @@ def test_draft_confirm_and_overview(page: Page, back_office: User, compass: Cred
     snap(page, "pre-invoice-draft")
 
     # WHEN they confirm it
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     page.locator("[data-testid=confirm]").click()
 
-    # THEN it has the year's first number and is locked
+    # THEN, once they accept the warning, it has the year's first number and is locked
+    expect(page.locator("[data-testid=confirm]")).to_have_count(0)
+    assert questions and "can no longer change" in questions[0]
     pre_invoice = PreInvoice.objects.get()
     assert pre_invoice.state == PreInvoiceState.CONFIRMED
     year = pre_invoice.confirmed_at.year if pre_invoice.confirmed_at else 0
     expect(page.locator("[data-testid=number]")).to_have_text(f"PF-{year}-0001")
-    expect(page.locator("[data-testid=confirm]")).to_have_count(0)
     snap(page, "pre-invoice-confirmed")
 
     # AND the overview draws June's figures with the vendored Chart.js
