@@ -115,14 +115,19 @@ class CommissionCalculator:
                 batch_terms[terms.batch_id] = plain
         return cls(creditor_terms, batch_terms)
 
-    def prime(self, case_ids: Iterable[int] | QuerySet[Any]) -> None:
+    def prime(
+        self, case_ids: Iterable[int] | QuerySet[Any], excluding: QuerySet[Any] | None = None
+    ) -> None:
         """Load what the cases have already recovered and earned: the payments commissioned
-        before (those with a commission), in one query for a queryset of ids."""
+        before (those with a commission), in one query for a queryset of ids. Payments in
+        `excluding` (those about to be computed again) do not count."""
         batches = [case_ids] if isinstance(case_ids, QuerySet) else in_chunks(case_ids)
         for batch in batches:
+            earlier = Payment.objects.filter(Q(case_id__in=batch), commission__isnull=False)
+            if excluding is not None:
+                earlier = earlier.exclude(pk__in=excluding.values("pk"))
             rows = (
-                Payment.objects.filter(Q(case_id__in=batch), commission__isnull=False)
-                .order_by()
+                earlier.order_by()
                 .values("case_id")
                 .annotate(recovered=Sum("amount"), commissioned=Sum("commission"))
                 .values_list("case_id", "recovered", "commissioned")

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import AuditAction, Role, User
 from accounts.services import record_event
+from billing.commission import CommissionCalculator, PaymentToCommission
 from billing.models import CommissionTerms, PreInvoice, PreInvoiceState
 from cases.models import Payment, PaymentEvent, PaymentState
 from creditors.models import Creditor
@@ -277,6 +278,63 @@ def _confirm(pre_invoice: PreInvoice, user: User) -> PreInvoice:
         )
     logger.info("Pre-invoice %s confirmed as %s", current.pk, current.number)
     return current
+
+
+def recalculate_commissions(pre_invoice: PreInvoice, user: User) -> int:
+    """Compute the draft's commissions again with the terms as they are now (set or changed
+    after the file was loaded); returns how many payments changed. A confirmed pre-invoice
+    refuses. Payments on other pre-invoices count as earlier ones, for tiers and the cap."""
+    with transaction.atomic():
+        pre_invoice = _locked_copy(pre_invoice)
+        mine = Payment.objects.filter(pre_invoice=pre_invoice)
+        payments = list(mine.select_for_update().select_related("case__batch").order_by("pk"))
+        calculator = CommissionCalculator.for_creditor(pre_invoice.creditor_id)
+        calculator.prime({p.case_id for p in payments}, excluding=mine)
+        results = calculator.compute(
+            [
+                PaymentToCommission(
+                    key=p,
+                    case_id=p.case_id,
+                    batch_id=p.case.batch_id,
+                    assigned_on=p.case.batch.assigned_on,
+                    paid_on=p.paid_on,
+                    amount=p.amount,
+                )
+                for p in payments
+            ]
+        )
+        changed = [
+            (result.key, result)
+            for result in results
+            if (result.key.commission_rate, result.key.commission) != (result.rate, result.amount)
+        ]
+        events = []
+        for payment, result in changed:
+            events.append(
+                PaymentEvent(
+                    payment=payment,
+                    user=user,
+                    from_state=payment.state,
+                    to_state=payment.state,
+                    detail=(
+                        f"Provvigione ricalcolata: {payment.commission_rate}% "
+                        f"€ {payment.commission} → {result.rate}% € {result.amount}"
+                    ),
+                )
+            )
+            payment.commission_rate, payment.commission = result.rate, result.amount
+        Payment.objects.bulk_update(
+            [payment for payment, _result in changed], ["commission_rate", "commission"]
+        )
+        PaymentEvent.objects.bulk_create(events)
+        record_event(
+            user,
+            AuditAction.UPDATE,
+            pre_invoice,
+            summary=f"Commissions computed again, {len(changed)} payments changed",
+            after={"changed": len(changed)},
+        )
+    return len(changed)
 
 
 def mark_invoiced(pre_invoice: PreInvoice, user: User, invoice_number: str) -> int:

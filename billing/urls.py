@@ -28,6 +28,11 @@ urlpatterns = [
         name="pre-invoice-confirm",
     ),
     path(
+        "pre-invoices/<int:pk>/recalculate/",
+        views.PreInvoiceRecalculateView.as_view(),
+        name="pre-invoice-recalculate",
+    ),
+    path(
         "pre-invoices/<int:pk>/delete/",
         views.PreInvoiceDeleteView.as_view(),
         name="pre-invoice-delete",

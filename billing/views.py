@@ -41,6 +41,7 @@ from billing.services import (
     delete_batch_terms,
     delete_pre_invoice,
     may_manage_billing,
+    recalculate_commissions,
     remove_payments,
     save_terms,
 )
@@ -298,6 +299,21 @@ class PreInvoiceConfirmView(PreInvoiceActionView):
         confirmed = confirm_pre_invoice(pre_invoice, user)
         messages.success(
             request, _("Pre-invoice confirmed as %(number)s.") % {"number": confirmed.number}
+        )
+        return redirect("billing:pre-invoice-detail", pk=pre_invoice.pk)
+
+
+class PreInvoiceRecalculateView(PreInvoiceActionView):
+    def act(self, request: HttpRequest, pre_invoice: PreInvoice, user: User) -> HttpResponse:
+        changed = recalculate_commissions(pre_invoice, user)
+        messages.success(
+            request,
+            ngettext(
+                "Commissions computed with the current terms: %(count)s payment changed.",
+                "Commissions computed with the current terms: %(count)s payments changed.",
+                changed,
+            )
+            % {"count": changed},
         )
         return redirect("billing:pre-invoice-detail", pk=pre_invoice.pk)
 
