@@ -50,6 +50,7 @@ from billing.services import (
     confirm_pre_invoice,
     create_pre_invoice,
     may_manage_billing,
+    recalculate_commissions,
     save_terms,
 )
 from cases.models import Payment
@@ -270,6 +271,18 @@ class PreInvoiceViewSet(
         except BillingRefused as error:
             return refused(error)
         return self.detail_response(confirmed)
+
+    @extend_schema(request=None, responses={200: PreInvoiceDetailSerializer, **REFUSALS})
+    @action(detail=True, methods=["post"])
+    def recalculate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Compute a draft's commissions again with the current commission terms."""
+        pre_invoice = self.get_object()
+        user = require_manager(request)
+        try:
+            recalculate_commissions(pre_invoice, user)
+        except BillingRefused as error:
+            return refused(error)
+        return self.detail_response(PreInvoice.objects.get(pk=pre_invoice.pk))
 
     @extend_schema(request=None, responses={(200, XLSX_TYPE): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -88,3 +91,35 @@ def test_the_page_button_recomputes_for_the_back_office_only(
 
     assert "3 payments changed" in response.content.decode()
     assert lines(compass_pre_invoice)["0099"] == (Decimal("12.00"), Decimal("11.80"))
+
+
+def test_the_api_recomputes_a_draft_and_refuses_a_confirmed_one(
+    english: Client, compass_pre_invoice: PreInvoice, compass_batch: Batch, back_office: User
+) -> None:
+    CommissionTermsFactory(creditor=compass_batch.creditor, rate=Decimal("12.00"))
+    url = reverse("api:pre-invoice-recalculate", args=[compass_pre_invoice.pk])
+    english.force_login(back_office)
+
+    response = english.post(url)
+
+    assert response.status_code == 200
+    # 148.15 + 11.80 + 6.00
+    assert response.json()["totals"]["commission"] == "165.95"
+    PreInvoice.objects.filter(pk=compass_pre_invoice.pk).update(state=PreInvoiceState.CONFIRMED)
+    assert english.post(url).status_code == 409
+
+
+def test_the_command_recomputes_a_draft(
+    compass_pre_invoice: PreInvoice, compass_batch: Batch
+) -> None:
+    CommissionTermsFactory(creditor=compass_batch.creditor, rate=Decimal("12.00"))
+    out = StringIO()
+
+    call_command("pre_invoice", "recalculate", str(compass_pre_invoice.pk), "--json", stdout=out)
+
+    result = json.loads(out.getvalue())
+    assert (result["status"], result["changed"], result["commission"]) == (
+        "recalculated",
+        3,
+        "165.95",
+    )

@@ -17,7 +17,12 @@ from billing import documents
 from billing.fatturapa import InvoiceDetails, InvoiceInvalid, export_invoice
 from billing.forms import InvoiceExportForm
 from billing.models import PreInvoice
-from billing.services import BillingRefused, confirm_pre_invoice, create_pre_invoice
+from billing.services import (
+    BillingRefused,
+    confirm_pre_invoice,
+    create_pre_invoice,
+    recalculate_commissions,
+)
 from creditors.models import Creditor
 from imports.serializers import form_errors
 
@@ -29,6 +34,7 @@ FORMATS = ("xlsx", "pdf", "fatturapa")
 class Command(BillingCommand):
     help = (
         "Pre-invoices: `create --creditor C --from YYYY-MM-DD --to YYYY-MM-DD`, `confirm ID`, "
+        "`recalculate ID`, "
         "`export ID --format xlsx|pdf|fatturapa -o FILE`. ID is the id or the number "
         "(PF-2026-0001). Exit status 1 when the pre-invoice is not found or the action refused."
     )
@@ -44,6 +50,12 @@ class Command(BillingCommand):
         confirm = actions.add_parser("confirm", help="Confirm a draft: numbered and locked")
         confirm.add_argument("id", help="Pre-invoice id or number")
         self.add_json_argument(confirm)
+
+        recalculate = actions.add_parser(
+            "recalculate", help="Compute a draft's commissions again with the current terms"
+        )
+        recalculate.add_argument("id", help="Pre-invoice id or number")
+        self.add_json_argument(recalculate)
 
         export = actions.add_parser(
             "export", help="Write the XLSX, the PDF or the FatturaPA invoice to a file"
@@ -76,6 +88,17 @@ class Command(BillingCommand):
             except BillingRefused as exc:
                 raise CommandError(str(exc)) from exc
             return {"status": "confirmed", **describe_pre_invoice(confirmed)}
+        if action == "recalculate":
+            try:
+                changed = recalculate_commissions(pre_invoice, COMMAND_LINE)
+            except BillingRefused as exc:
+                raise CommandError(str(exc)) from exc
+            pre_invoice.refresh_from_db()
+            return {
+                "status": "recalculated",
+                "changed": changed,
+                **describe_pre_invoice(pre_invoice),
+            }
         return self.export(pre_invoice, options)
 
     def create(self, options: dict[str, Any]) -> dict[str, Any]:
