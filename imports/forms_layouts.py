@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from cases.models import PaymentMethod
@@ -24,13 +24,13 @@ SAMPLE_MAX_BYTES = 5 * 1024 * 1024
 # Empty rows offered under a value map, for codes the sample did not show.
 BLANK_CODE_ROWS = 2
 POLICY_CHOICES = [
-    (CheckPolicy.REJECT.value, _lazy("reject the row")),
-    (CheckPolicy.WARN.value, _lazy("keep it, with a warning")),
+    (CheckPolicy.REJECT.value, gettext_lazy("reject the row")),
+    (CheckPolicy.WARN.value, gettext_lazy("keep it, with a warning")),
 ]
 DEFAULT_LABELS = {
-    CheckPolicy.REJECT: _lazy("default: reject the row"),
-    CheckPolicy.WARN: _lazy("default: keep it, with a warning"),
-    None: _lazy("default: not checked"),
+    CheckPolicy.REJECT: gettext_lazy("default: reject the row"),
+    CheckPolicy.WARN: gettext_lazy("default: keep it, with a warning"),
+    None: gettext_lazy("default: not checked"),
 }
 
 
@@ -56,25 +56,25 @@ class CreditorChoiceField(forms.ModelChoiceField[Creditor]):
 
 def _creditor_field(user: User) -> CreditorChoiceField:
     return CreditorChoiceField(
-        label=_lazy("Creditor"),
+        label=gettext_lazy("Creditor"),
         queryset=Creditor.objects.visible_to(user),
         to_field_name="code",
         required=not user.sees_all_creditors,
-        empty_label=_lazy("Any creditor") if user.sees_all_creditors else "---------",
+        empty_label=gettext_lazy("Any creditor") if user.sees_all_creditors else "---------",
     )
 
 
 class LayoutSampleForm(forms.Form):
     """Step 1: the creditor's sample file, and what the new layout is for."""
 
-    file = forms.FileField(label=_lazy("Sample file"))
-    name = forms.CharField(label=_lazy("Name"), max_length=120)
-    kind = forms.ChoiceField(label=_lazy("Kind of file"))
+    file = forms.FileField(label=gettext_lazy("Sample file"))
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=120)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind of file"))
     sheet = forms.CharField(
-        label=_lazy("Sheet"),
+        label=gettext_lazy("Sheet"),
         max_length=100,
         required=False,
-        help_text=_lazy("Excel files only; empty: the first sheet."),
+        help_text=gettext_lazy("Excel files only; empty: the first sheet."),
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -112,11 +112,11 @@ class LayoutMappingForm(forms.Form):
     inputs are named `vm-<field>-code-<n>` and `vm-<field>-ours-<n>`.
     """
 
-    name = forms.CharField(label=_lazy("Name"), max_length=120)
-    slug = forms.SlugField(label=_lazy("Code"), max_length=50)
-    sheet = forms.CharField(label=_lazy("Sheet"), max_length=100, required=False)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=120)
+    slug = forms.SlugField(label=gettext_lazy("Code"), max_length=50)
+    sheet = forms.CharField(label=gettext_lazy("Sheet"), max_length=100, required=False)
     description = forms.CharField(
-        label=_lazy("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=gettext_lazy("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
     def __init__(
@@ -314,13 +314,13 @@ def _row_number(key: str) -> int:
 
 class LayoutImportForm(forms.Form):
     file = forms.FileField(
-        label=_lazy("Layout file (JSON)"),
-        help_text=_lazy("A layout exported from Incasso."),
+        label=gettext_lazy("Layout file (JSON)"),
+        help_text=gettext_lazy("A layout exported from Incasso."),
     )
     replace = forms.BooleanField(
-        label=_lazy("Replace the layout with the same code, if there is one"),
+        label=gettext_lazy("Replace the layout with the same code, if there is one"),
         required=False,
-        help_text=_lazy("Built-in layouts are never replaced."),
+        help_text=gettext_lazy("Built-in layouts are never replaced."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, FormView
 from django_filters.views import FilterView
@@ -55,9 +55,9 @@ ROW_TABLES: dict[str, type[Table]] = {
 # downloads and in the rows table filtered by outcome.
 ERROR_ROWS_SHOWN = 1000
 DELIMITERS: dict[str, Any] = {
-    ";": _lazy("; (semicolon)"),
-    ",": _lazy(", (comma)"),
-    "\t": _lazy("tab"),
+    ";": gettext_lazy("; (semicolon)"),
+    ",": gettext_lazy(", (comma)"),
+    "\t": gettext_lazy("tab"),
     "|": "|",
 }
 JOBS_PER_PAGE = 25
