@@ -97,7 +97,9 @@ class CommissionTierSerializer(serializers.ModelSerializer[CommissionTier]):
         fields = ["threshold", "rate"]
         extra_kwargs = {
             "threshold": {
-                "help_text": _("From this many days since assignment, or euro recovered on.")
+                "help_text": _(
+                    "From this many days since assignment, or euro recovered on the case, onwards."
+                )
             }
         }
 
