@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import User
 from cases.models import CaseParty
@@ -179,7 +180,7 @@ def test_the_command_line_refuses_a_set_with_a_file_missing(
 ) -> None:
     paths = write_files(tmp_path, [FILES[0], FILES[1], FILES[3]])
 
-    with pytest.raises(CommandError) as refused:
+    with pytest.raises(CommandError) as refused, translation.override("en"):
         run_command(paths)
 
     assert str(refused.value) == MISSING_GARANTI

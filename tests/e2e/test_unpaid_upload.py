@@ -65,6 +65,7 @@ def log_in(page: Page, user: User) -> None:
 def upload(page: Page, kind: ImportKind, creditor: Creditor, layout: str, file: Path) -> None:
     """Open the upload page from the menu, fill the form as a user would and submit it."""
     url = reverse("imports:upload", args=[kind.value])
+    page.locator("[data-testid=upload-menu]").click()
     page.locator(f"nav a[href='{url}']").click()
     page.wait_for_url(re.compile(re.escape(url) + "$"))
     with override("it"):
