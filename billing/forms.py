@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import CommissionBasis, CommissionTerms, CommissionTier
+from core.forms import style_widgets
 from creditors.models import Creditor
 
 ZERO = Decimal(0)
@@ -23,23 +24,7 @@ DUPLICATE_THRESHOLD = _("Each threshold may appear only once.")
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class BootstrapMixin:
-    """Gives each widget its Bootstrap class, so the templates stay plain loops."""
-
-    fields: dict[str, forms.Field]
-
-    def style_fields(self) -> None:
-        for field in self.fields.values():
-            if isinstance(field.widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(field.widget, forms.Select):
-                css = "form-select form-select-sm"
-            else:
-                css = "form-control form-control-sm"
-            field.widget.attrs.setdefault("class", css)
-
-
-class CommissionTermsForm(BootstrapMixin, forms.ModelForm):  # type: ignore[type-arg]
+class CommissionTermsForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = CommissionTerms
         fields = ["basis", "rate", "cap"]
@@ -51,10 +36,10 @@ class CommissionTermsForm(BootstrapMixin, forms.ModelForm):  # type: ignore[type
             "Between 0 and 100. With tiers, the rate below the first threshold."
         )
         self.fields["cap"].validators.append(MinValueValidator(ZERO))
-        self.style_fields()
+        style_widgets(self)
 
 
-class CommissionTierForm(BootstrapMixin, forms.ModelForm):  # type: ignore[type-arg]
+class CommissionTierForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = CommissionTier
         fields = ["threshold", "rate"]
@@ -63,7 +48,7 @@ class CommissionTierForm(BootstrapMixin, forms.ModelForm):  # type: ignore[type-
         super().__init__(*args, **kwargs)
         self.fields["threshold"].validators.append(MinValueValidator(ZERO))
         self.fields["rate"].validators.extend(RATE_VALIDATORS)
-        self.style_fields()
+        style_widgets(self)
 
 
 class BaseTierFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
@@ -111,7 +96,7 @@ CommissionTierFormSet = inlineformset_factory(
 )
 
 
-class PreInvoiceCreateForm(BootstrapMixin, forms.Form):
+class PreInvoiceCreateForm(forms.Form):
     creditor = forms.ModelChoiceField(queryset=Creditor.objects.none(), label=_("Creditor"))
     period_start = forms.DateField(label=_("From"), widget=DATE_WIDGET)
     period_end = forms.DateField(label=_("To"), widget=DATE_WIDGET)
@@ -121,7 +106,7 @@ class PreInvoiceCreateForm(BootstrapMixin, forms.Form):
         creditor_field = self.fields["creditor"]
         assert isinstance(creditor_field, forms.ModelChoiceField)  # noqa: S101 -- narrows the type
         creditor_field.queryset = creditors
-        self.style_fields()
+        style_widgets(self)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -135,7 +120,7 @@ SDI_CODE = re.compile(r"^[A-Z0-9]{7}$")
 POSTCODE = re.compile(r"^\d{5}$")
 
 
-class InvoiceExportForm(BootstrapMixin, forms.Form):
+class InvoiceExportForm(forms.Form):
     """The invoice's number and date, and the customer's data a creditor record lacks."""
 
     number = forms.CharField(label=_("Invoice number"), max_length=20)
@@ -156,7 +141,7 @@ class InvoiceExportForm(BootstrapMixin, forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["date"].initial = timezone.localdate()
-        self.style_fields()
+        style_widgets(self)
 
     def clean_recipient_code(self) -> str:
         code: str = self.cleaned_data["recipient_code"].strip().upper()

@@ -1,16 +1,26 @@
-"""Form helpers shared by the apps' list pages."""
+"""Form helpers shared by the apps' pages."""
 
 from typing import Any
 
 from django import forms
 
 
+def style_widgets(form: forms.BaseForm) -> None:
+    """Give every widget of the form its Bootstrap class, so templates stay plain loops."""
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.CheckboxInput):
+            css = "form-check-input"
+        elif isinstance(widget, forms.Select):
+            css = "form-select form-select-sm"
+        else:
+            css = "form-control form-control-sm"
+        widget.attrs.setdefault("class", css)
+
+
 class BootstrapFilterForm(forms.Form):
-    """Gives every filter widget its Bootstrap class, so the template stays a plain loop."""
+    """The form of a list page's filters, its widgets styled for Bootstrap."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            is_select = isinstance(field.widget, forms.Select)
-            css = "form-select form-select-sm" if is_select else "form-control form-control-sm"
-            field.widget.attrs.setdefault("class", css)
+        style_widgets(self)

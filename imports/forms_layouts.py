@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from cases.models import PaymentMethod
+from core.forms import style_widgets
 from creditors.models import Creditor
 from imports.checks import DEFAULT_POLICIES, CheckPolicy
 from imports.editor import checked_fields, suggest_code, suggest_fields
@@ -36,17 +37,6 @@ DEFAULT_LABELS = {
 
 def editable_kinds() -> list[tuple[str, str]]:
     return [(k.value, str(k.label)) for k in ImportKind if k.value in FIELDS]
-
-
-def _style(form: forms.Form) -> None:
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.CheckboxInput):
-            widget.attrs.setdefault("class", "form-check-input")
-        elif isinstance(widget, forms.Select):
-            widget.attrs.setdefault("class", "form-select form-select-sm")
-        else:
-            widget.attrs.setdefault("class", "form-control form-control-sm")
 
 
 class CreditorChoiceField(forms.ModelChoiceField[Creditor]):
@@ -85,7 +75,7 @@ class LayoutSampleForm(forms.Form):
             "CSV or Excel (.xlsx), up to %(limit)s: the first few hundred rows are enough."
         ) % {"limit": filesizeformat(SAMPLE_MAX_BYTES)}
         self.order_fields(["file", "kind", "creditor", "name", "sheet"])
-        _style(self)
+        style_widgets(self)
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
@@ -153,7 +143,7 @@ class LayoutMappingForm(forms.Form):
             )
             self.fields[f"width_{index}"] = forms.IntegerField(min_value=1, required=False)
         self.order_fields(["name", "slug", "creditor", "sheet", "description"])
-        _style(self)
+        style_widgets(self)
         if live_url:
             self._go_live(live_url)
 
@@ -325,7 +315,7 @@ class LayoutImportForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _style(self)
+        style_widgets(self)
         self.fields["file"].widget.attrs["class"] = "form-control"
 
     def clean_file(self) -> Any:
