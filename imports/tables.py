@@ -159,25 +159,60 @@ def _plain(value: Any) -> Any:
     return MISSING if value in (None, "") else value
 
 
-class UnpaidRowTable(tables.Table):
-    """An unpaid-installments file's rows beside the case installment each was compared with."""
+class MoneyColumn(tables.Column):
+    """An amount in euro, Italian style, right-aligned."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("attrs", {"td": {"class": "money"}})
+        super().__init__(*args, **kwargs)
+
+    def render(self, value: Decimal) -> str:
+        return euro(value)
+
+
+class DateColumn(tables.Column):
+    """A date as dd/mm/yyyy."""
+
+    def render(self, value: datetime.date) -> str:
+        return italian_date(value)
+
+
+class ImportRowTable(tables.Table):
+    """What every kind of file's rows show: the row, its contract linked to the case, and the
+    outcome; each kind adds its own columns between them."""
 
     number = tables.Column(verbose_name=_("Row"))
     contract_number = tables.Column(verbose_name=_("Contract"), empty_values=())
+    outcome = tables.Column(verbose_name=_("Outcome"), empty_values=())
+
+    class Meta:
+        orderable = False
+        attrs = {"class": "table table-sm align-middle import-rows"}
+        empty_text = _("No rows with this outcome.")
+
+    def render_contract_number(self, record: ImportRow) -> SafeString:
+        return case_link(record)
+
+    def render_outcome(self, record: ImportRow) -> SafeString:
+        return outcome_badge(record)
+
+
+class UnpaidRowTable(ImportRowTable):
+    """An unpaid-installments file's rows beside the case installment each was compared with."""
+
     installment_number = tables.Column(
         verbose_name=_("Inst."), attrs={"td": {"class": differs_when("number")}}
     )
-    due_date = tables.Column(
+    due_date = DateColumn(
         verbose_name=_("Due date"), attrs={"td": {"class": differs_when("due_date")}}
     )
-    amount = tables.Column(
+    amount = MoneyColumn(
         verbose_name=_("Amount"), attrs={"td": {"class": differs_when("amount", "money")}}
     )
     payment_method = tables.Column(
         verbose_name=_("Method"), attrs={"td": {"class": differs_when("payment_method")}}
     )
-    fees = tables.Column(verbose_name=_("Fees"), attrs={"td": {"class": "money"}})
-    outcome = tables.Column(verbose_name=_("Outcome"), empty_values=())
+    fees = MoneyColumn(verbose_name=_("Fees"))
     closest_number = InstallmentColumn("number", _("Inst."), _plain)
     closest_due_date = InstallmentColumn("due_date", _("Due date"), _date)
     closest_amount = InstallmentColumn("amount", _("Amount"), _money)
@@ -186,74 +221,32 @@ class UnpaidRowTable(tables.Table):
     # The template draws a header above each group: the file's row, then the case's installment.
     column_groups = ((_("In the file"), 8), (_("Installment of the case"), 4))
 
-    class Meta:
-        orderable = False
+    class Meta(ImportRowTable.Meta):
         template_name = "imports/_rows_table.html"
-        attrs = {"class": "table table-sm align-middle import-rows"}
-        empty_text = _("No rows with this outcome.")
-
-    def render_contract_number(self, record: ImportRow) -> SafeString:
-        return case_link(record)
-
-    def render_due_date(self, value: datetime.date) -> str:
-        return italian_date(value)
-
-    def render_amount(self, value: Decimal) -> str:
-        return euro(value)
-
-    def render_fees(self, value: Decimal) -> str:
-        return euro(value)
-
-    def render_outcome(self, record: ImportRow) -> SafeString:
-        return outcome_badge(record)
+        sequence = (
+            "number",
+            "contract_number",
+            "installment_number",
+            "due_date",
+            "amount",
+            "payment_method",
+            "fees",
+            "outcome",
+            "...",
+        )
 
 
-class PreInvoiceRowTable(tables.Table):
+class PreInvoiceRowTable(ImportRowTable):
     """A pre-invoice file's rows: the payment each matched and its commission, or why not."""
 
-    number = tables.Column(verbose_name=_("Row"))
     batch_code = tables.Column(verbose_name=_("Batch"))
-    contract_number = tables.Column(verbose_name=_("Contract"), empty_values=())
-    paid_on = tables.Column(verbose_name=_("Paid on"))
-    amount = tables.Column(verbose_name=_("Amount"), attrs={"td": {"class": "money"}})
-    commission = tables.Column(verbose_name=_("Commission"), attrs={"td": {"class": "money"}})
-    outcome = tables.Column(verbose_name=_("Outcome"), empty_values=())
+    paid_on = DateColumn(verbose_name=_("Paid on"))
+    amount = MoneyColumn(verbose_name=_("Amount"))
+    commission = MoneyColumn(verbose_name=_("Commission"))
 
-    class Meta:
-        orderable = False
-        attrs = {"class": "table table-sm align-middle import-rows"}
-        empty_text = _("No rows with this outcome.")
-
-    def render_contract_number(self, record: ImportRow) -> SafeString:
-        return case_link(record)
-
-    def render_paid_on(self, value: datetime.date) -> str:
-        return italian_date(value)
-
-    def render_amount(self, value: Decimal) -> str:
-        return euro(value)
-
-    def render_commission(self, value: Decimal) -> str:
-        return euro(value)
-
-    def render_outcome(self, record: ImportRow) -> SafeString:
-        return outcome_badge(record)
+    class Meta(ImportRowTable.Meta):
+        sequence = ("number", "batch_code", "contract_number", "...", "outcome")
 
 
-class AcquisitionRowTable(tables.Table):
+class AcquisitionRowTable(ImportRowTable):
     """A portfolio file's rows: the case each created, or why it created none."""
-
-    number = tables.Column(verbose_name=_("Row"))
-    contract_number = tables.Column(verbose_name=_("Contract"), empty_values=())
-    outcome = tables.Column(verbose_name=_("Outcome"), empty_values=())
-
-    class Meta:
-        orderable = False
-        attrs = {"class": "table table-sm align-middle import-rows"}
-        empty_text = _("No rows with this outcome.")
-
-    def render_contract_number(self, record: ImportRow) -> SafeString:
-        return case_link(record)
-
-    def render_outcome(self, record: ImportRow) -> SafeString:
-        return outcome_badge(record)
