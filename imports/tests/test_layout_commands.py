@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from accounts.models import AuditAction, AuditEvent, User
 from creditors.models import Creditor
@@ -55,7 +56,10 @@ def test_import_replaces_only_when_asked(admin_user: User, tmp_path: Path) -> No
     document["name"] = "Banca Esempio 2027"
     target.write_text(json.dumps(document))
 
-    with pytest.raises(CommandError, match="already exists: choose to replace it"):
+    with (
+        pytest.raises(CommandError, match="already exists: choose to replace it"),
+        translation.override("en"),
+    ):
         call_command("import_layout", str(target))
     out = io.StringIO()
     call_command("import_layout", str(target), "--replace", stdout=out)
@@ -71,10 +75,16 @@ def test_import_replaces_only_when_asked(admin_user: User, tmp_path: Path) -> No
 def test_import_refuses_a_preset_a_bad_file_and_an_unknown_layout(tmp_path: Path) -> None:
     target = tmp_path / "preset.json"
     call_command("export_layout", "compass-affido", "-o", str(target), stderr=io.StringIO())
-    with pytest.raises(CommandError, match="built-in layout and is never replaced"):
+    with (
+        pytest.raises(CommandError, match="built-in layout and is never replaced"),
+        translation.override("en"),
+    ):
         call_command("import_layout", str(target), "--replace")
     target.write_text("LOTTO;NUM_PRATICA")
-    with pytest.raises(CommandError, match="is not JSON"):
+    with pytest.raises(CommandError, match="is not JSON"), translation.override("en"):
         call_command("import_layout", str(target))
-    with pytest.raises(CommandError, match="There is no layout with the code “nessuno”"):
+    with (
+        pytest.raises(CommandError, match="There is no layout with the code “nessuno”"),
+        translation.override("en"),
+    ):
         call_command("export_layout", "nessuno")
