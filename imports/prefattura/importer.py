@@ -268,6 +268,13 @@ class PreInvoiceImporter:
         ledgers = {case_id: CaseLedger([], []) for case_id in case_ids}
         # Ids of this job's own rows, never input: safe to write into the statement.
         ids = ", ".join(str(int(case_id)) for case_id in case_ids)
+        if not self.job.dry_run and connection.vendor == "postgresql":
+            # Held until the job commits: a payment recorded by hand on one of these cases
+            # (which locks its case too) waits, then allocates to what the file left open,
+            # instead of paying an installment the file pays as well. SQLite writes one
+            # transaction at a time already.
+            lock = f"SELECT id FROM {{case}} WHERE id IN ({ids}) ORDER BY id FOR UPDATE"  # noqa: S608 - integers only
+            list(self._query(lock))
         day, cents = self.values.day, self.values.cents
         payments = self._query(
             f"""
