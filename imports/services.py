@@ -29,6 +29,7 @@ from imports.mapping import LayoutError, RowParser
 from imports.models import ImportJob, ImportKind, JobStatus, Layout
 from imports.prefattura import PreInvoiceImporter
 from imports.readers import Cell, ReadError, open_table
+from imports.totals import TotalsLine, totals_counts, without_totals_lines
 from imports.unpaid import UnpaidImporter
 
 logger = logging.getLogger(__name__)
@@ -203,10 +204,11 @@ def fail_interrupted_jobs() -> int:
 
 
 def _process(job: ImportJob) -> dict[str, Any]:
+    totals: list[TotalsLine] = []
     if job.layout.files:
         importer: Importer = read_assignment(job, lambda n: _progress(job, n))
     else:
-        importer = _read(job)
+        importer = _read(job, totals)
     if importer.rows == 0:
         raise ReadError(_("The file has a header but no rows."))
     ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.APPLYING, rows_done=importer.rows)
@@ -221,6 +223,8 @@ def _process(job: ImportJob) -> dict[str, Any]:
         # Done in the same transaction as the changes: a worker stopped right after the
         # commit must not leave applied changes behind a job that says nothing was applied.
         job.counts = importer.counts
+        if totals:
+            job.counts = {**job.counts, "totals_line": totals_counts(job, totals)}
         job.status = JobStatus.DONE
         job.finished_at = timezone.now()
         job.save(update_fields=["counts", "status", "finished_at", "rows_done"])
@@ -228,10 +232,10 @@ def _process(job: ImportJob) -> dict[str, Any]:
     job.finished_at = timezone.now()
     ImportJob.objects.filter(pk=job.pk).update(finished_at=job.finished_at)
     logger.info("import job %s applied in %.1fs", job.pk, time.monotonic() - started)
-    return importer.counts
+    return job.counts
 
 
-def _read(job: ImportJob) -> Importer:
+def _read(job: ImportJob, totals: list[TotalsLine]) -> Importer:
     layout = job.layout
     expected = [c["header"] for c in layout.columns.values()]
     with job.file.open("rb") as stored:
@@ -246,7 +250,7 @@ def _read(job: ImportJob) -> Importer:
 
     importer = IMPORTERS[job.kind](job, parser)
     started = time.monotonic()
-    importer.read(table.rows, lambda n: _progress(job, n))
+    importer.read(without_totals_lines(table.rows, parser, totals), lambda n: _progress(job, n))
     logger.info(
         "import job %s read %s rows in %.1fs", job.pk, importer.rows, time.monotonic() - started
     )

@@ -44,6 +44,7 @@ from imports.tables import (
     PreInvoiceRowTable,
     UnpaidRowTable,
 )
+from imports.totals import totals_message
 from imports.undo import UndoRefused, undo_blockers, undo_effects, undo_job
 
 ROWS_PER_PAGE = 50
@@ -177,8 +178,11 @@ class ImportJobDetailView(VisibleJobMixin, DetailView[ImportJob]):
         table = table_class(filterset.qs)
         RequestConfig(self.request, paginate={"per_page": ROWS_PER_PAGE}).configure(table)
         counts = outcome_counts(job)
+        totals = job.counts.get("totals_line") or {}
         return {
             "cards": summary_cards(job),
+            "totals_message": totals_message(job.counts),
+            "totals_differ": totals.get("agrees") is False,
             "filter": filterset,
             "table": table,
             "outcome_counts": counts,
