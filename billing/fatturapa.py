@@ -191,5 +191,5 @@ def export_invoice(pre_invoice: PreInvoice, details: InvoiceDetails, user: Any) 
     from billing.services import mark_invoiced
 
     xml = invoice_xml(pre_invoice, details)
-    mark_invoiced(pre_invoice, user, details.number)
+    mark_invoiced(pre_invoice, user, details.number, details.date)
     return xml

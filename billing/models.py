@@ -144,6 +144,10 @@ class PreInvoice(models.Model):
         verbose_name=_("confirmed by"),
     )
 
+    # The agency's invoice, kept at its first FatturaPA export: a later export repeats it.
+    invoice_number = models.CharField(_("invoice number"), max_length=20, blank=True)
+    invoice_date = models.DateField(_("invoice date"), null=True, blank=True)
+
     objects = PreInvoiceQuerySet.as_manager()
 
     class Meta:

@@ -174,7 +174,10 @@ class PreInvoiceSerializer(serializers.ModelSerializer[PreInvoice]):
             "vat_rate",
             "created_at",
             "confirmed_at",
+            "invoice_number",
+            "invoice_date",
         ]
+        read_only_fields = ["invoice_number", "invoice_date"]
 
 
 class PreInvoiceListSerializer(PreInvoiceSerializer):

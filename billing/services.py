@@ -337,12 +337,52 @@ def recalculate_commissions(pre_invoice: PreInvoice, user: User) -> int:
     return len(changed)
 
 
-def mark_invoiced(pre_invoice: PreInvoice, user: User, invoice_number: str) -> int:
+def mark_invoiced(
+    pre_invoice: PreInvoice, user: User, invoice_number: str, invoice_date: datetime.date
+) -> int:
     """The agency invoiced the pre-invoice: its commissioned payments become invoiced, each with
-    an event, in three statements whatever their number."""
+    an event, in three statements whatever their number.
+
+    The first export keeps the invoice's number and date on the pre-invoice; a later one must
+    repeat them (it gives the same invoice again), and a number another pre-invoice's invoice
+    of the same year has is refused."""
     if not pre_invoice.is_locked:
         raise BillingRefused(_("Only a confirmed pre-invoice can be invoiced."))
     with transaction.atomic():
+        current = PreInvoice.objects.select_for_update().get(pk=pre_invoice.pk)
+        if current.invoice_number:
+            if (current.invoice_number, current.invoice_date) != (invoice_number, invoice_date):
+                raise BillingRefused(
+                    _(
+                        "This pre-invoice was invoiced with invoice %(number)s of %(date)s: "
+                        "export it again with that number and date, not a new invoice."
+                    )
+                    % {
+                        "number": current.invoice_number,
+                        "date": date_format(current.invoice_date, "d/m/Y")
+                        if current.invoice_date
+                        else "",
+                    }
+                )
+        else:
+            taken = (
+                PreInvoice.objects.filter(
+                    invoice_number=invoice_number, invoice_date__year=invoice_date.year
+                )
+                .exclude(pk=current.pk)
+                .first()
+            )
+            if taken is not None:
+                raise BillingRefused(
+                    _(
+                        "Invoice %(number)s of %(year)s was already issued for pre-invoice "
+                        "%(other)s: choose the next number."
+                    )
+                    % {"number": invoice_number, "year": invoice_date.year, "other": taken}
+                )
+            current.invoice_number, current.invoice_date = invoice_number, invoice_date
+            current.save(update_fields=["invoice_number", "invoice_date"])
+            pre_invoice.invoice_number, pre_invoice.invoice_date = invoice_number, invoice_date
         waiting = Payment.objects.select_for_update().filter(
             pre_invoice=pre_invoice, state=PaymentState.COMMISSIONED
         )

@@ -368,7 +368,12 @@ class InvoiceExportView(LoginRequiredMixin, View):
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         pre_invoice = visible_pre_invoice(request, pk)
         require_manager(request)
-        form = InvoiceExportForm(initial={"number": pre_invoice.number})
+        if pre_invoice.invoice_number:
+            # Exported before: the same invoice again, not a second one.
+            initial = {"number": pre_invoice.invoice_number, "date": pre_invoice.invoice_date}
+        else:
+            initial = {"number": pre_invoice.number}
+        form = InvoiceExportForm(initial=initial)
         return self.page(request, pre_invoice, form)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponseBase:
