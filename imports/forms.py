@@ -73,9 +73,9 @@ class ImportUploadForm(forms.Form):
             .select_related("creditor")
             .order_by("-is_preset", "name")
         )
-        self.fields["file"].help_text = _("CSV or Excel (.xlsx), up to %(limit)s.") % {
-            "limit": filesizeformat(settings.INCASSO_MAX_UPLOAD_BYTES)
-        }
+        self.fields["file"].help_text = _(
+            "CSV, Excel (.xlsx, .xls) or OpenDocument (.ods), up to %(limit)s."
+        ) % {"limit": filesizeformat(settings.INCASSO_MAX_UPLOAD_BYTES)}
         self.multi_file_layouts = [
             (layout.name, part_names(layout))
             for layout in self.fields["layout"].queryset  # type: ignore[attr-defined]

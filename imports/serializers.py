@@ -54,8 +54,8 @@ class ImportUploadSerializer(serializers.Serializer[dict[str, Any]]):
         min_length=1,
         error_messages={"required": UploadedFileField.default_error_messages["required"]},
         help_text=_(
-            "CSV or Excel (.xlsx). For a layout that reads several files, send each as a `file` "
-            "part, named after its part or in the layout's order."
+            "CSV, Excel (.xlsx, .xls) or OpenDocument (.ods). For a layout that reads several "
+            "files, send each as a `file` part, named after its part or in the layout's order."
         ),
     )
     dry_run = serializers.BooleanField(

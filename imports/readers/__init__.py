@@ -1,4 +1,5 @@
-"""Turn the bytes of a creditor's file (CSV or Excel .xlsx) into rows of raw cells.
+"""Turn the bytes of a creditor's file (CSV, Excel .xlsx or .xls, OpenDocument .ods) into rows of
+raw cells.
 
 Nothing here interprets a cell's meaning: CSV cells stay text, and XLSX cells keep the type the
 spreadsheet stored (text, exact number, date, error). `imports.parsers` turns cells into values.
@@ -26,7 +27,9 @@ from imports.readers.base import (
     xls_error,
 )
 from imports.readers.csv_files import open_csv
+from imports.readers.other_workbooks import open_workbook
 from imports.readers.xlsx_calamine import open_xlsx
+from imports.readers.xlsx_files import package_kind
 
 __all__ = [
     "Cell",
@@ -62,7 +65,12 @@ def open_table(
     if _is_blank(data):
         raise ReadError(_("The file is empty."))
     if data.startswith(_ZIP_MAGICS):
+        kind = package_kind(data, filename)
+        if kind != "xlsx":
+            return open_workbook(data, kind, expected_headers, sheet)
         return open_xlsx(data, filename, expected_headers, sheet)
+    if data.startswith(_OLE2_MAGIC) and extension(filename) not in {".xlsx", ".xlsm"}:
+        return open_workbook(data, "xls", expected_headers, sheet)
     _reject_binary(data, filename)
     return open_csv(data, expected_headers)
 

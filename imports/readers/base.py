@@ -30,10 +30,10 @@ class CellError:
 
 @dataclass(frozen=True)
 class FileFormat:
-    kind: str  # "csv" or "xlsx"
+    kind: str  # "csv", "xlsx", "xls" or "ods"
     encoding: str | None  # CSV only: "utf-8-sig", "utf-8", "cp1252" (rarely "latin-1", "utf-16")
     delimiter: str | None  # CSV only: ";", ",", "\t" or "|"
-    sheet: str | None  # XLSX only: the name of the sheet read
+    sheet: str | None  # workbooks only: the name of the sheet read
     header_row: int  # row number of the header line, numbered as in `Table.rows`
 
 
@@ -78,8 +78,9 @@ def extension(filename: str) -> str:
 def xls_error() -> ReadError:
     return ReadError(
         _(
-            "Old Excel 97-2003 files (.xls) are not supported: open the file in Excel and "
-            "save it as an Excel Workbook (.xlsx) or as CSV, then upload it again."
+            "The Excel 97-2003 (.xls) file cannot be read: it is damaged, protected by a password "
+            "or not a spreadsheet. Open it, save it as an Excel Workbook (.xlsx) or as CSV and "
+            "upload it again."
         )
     )
 
@@ -87,8 +88,8 @@ def xls_error() -> ReadError:
 def ods_error() -> ReadError:
     return ReadError(
         _(
-            "OpenDocument spreadsheets (.ods) are not supported: open the file in LibreOffice or "
-            "Excel and save it as an Excel Workbook (.xlsx) or as CSV, then upload it again."
+            "The OpenDocument (.ods) file cannot be read: it is damaged or not a spreadsheet. "
+            "Open it, save it as an Excel Workbook (.xlsx) or as CSV and upload it again."
         )
     )
 

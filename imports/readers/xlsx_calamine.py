@@ -99,7 +99,7 @@ def open_xlsx(
     return Table(file_format, headers, fit_width(records, len(headers)), last_row - header_row)
 
 
-class _Ambiguous(Exception):
+class Ambiguous(Exception):
     """calamine's value stands for more than one cell of the file."""
 
 
@@ -119,10 +119,10 @@ def _records(
         try:
             # Text is most cells: handled inline, since this runs for every cell of large files.
             cells = padding + [
-                (value.strip() or None) if value.__class__ is str else _cell(value)
+                (value.strip() or None) if value.__class__ is str else calamine_cell(value)
                 for value in values
             ]
-        except _Ambiguous:
+        except Ambiguous:
             logger.info(
                 "Row %s holds a serial calamine cannot tell apart; openpyxl goes on", number
             )
@@ -136,7 +136,7 @@ def _records(
             yield number, cells
 
 
-def _cell(value: object) -> Cell:
+def calamine_cell(value: object) -> Cell:
     """One of calamine's values as the cell openpyxl's exact reader gives for it."""
     if isinstance(value, str):
         return clean_text(value)
@@ -150,11 +150,11 @@ def _cell(value: object) -> Cell:
         if not isinstance(value, datetime.datetime):
             value = datetime.datetime.combine(value, datetime.time())
         if value < _FIRST_CERTAIN_DAY:
-            raise _Ambiguous
+            raise Ambiguous
         return value
     if isinstance(value, datetime.time | datetime.timedelta):
         # Times without a date, durations and negative serials: the file's number is what counts.
-        raise _Ambiguous
+        raise Ambiguous
     return clean_text(str(value))
 
 

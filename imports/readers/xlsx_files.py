@@ -48,6 +48,12 @@ _MS_PER_DAY = 86_400_000
 
 def check_package(data: bytes, filename: str) -> None:
     """Raise a ReadError naming what the archive is when it is not a readable .xlsx package."""
+    if package_kind(data, filename) != "xlsx":
+        raise damaged_xlsx_error()
+
+
+def package_kind(data: bytes, filename: str) -> str:
+    """What workbook a ZIP archive holds: "xlsx" or "ods"; a ReadError otherwise."""
     suffix = extension(filename)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -55,19 +61,22 @@ def check_package(data: bytes, filename: str) -> None:
             mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise (ods_error() if suffix == ".ods" else damaged_xlsx_error()) from exc
-    if "xl/workbook.xml" not in names:
-        if b"opendocument.spreadsheet" in mimetype or suffix == ".ods":
-            raise ods_error()
-        if "xl/workbook.bin" in names:
-            raise ReadError(
-                _(
-                    "Excel binary workbooks (.xlsb) are not supported: open the file in Excel and "
-                    "save it as an Excel Workbook (.xlsx) or as CSV."
-                )
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if b"opendocument.spreadsheet" in mimetype:
+        return "ods"
+    if "xl/workbook.bin" in names:
+        raise ReadError(
+            _(
+                "Excel binary workbooks (.xlsb) are not supported: open the file in Excel and "
+                "save it as an Excel Workbook (.xlsx) or as CSV."
             )
-        if suffix in {".xlsx", ".xlsm"}:
-            raise damaged_xlsx_error()
-        raise not_a_spreadsheet_error()
+        )
+    if suffix == ".ods":
+        raise ods_error()
+    if suffix in {".xlsx", ".xlsm", ".xlsb"}:
+        raise damaged_xlsx_error()
+    raise not_a_spreadsheet_error()
 
 
 def open_xlsx_exact(data: bytes, expected_headers: Sequence[str], sheet: str | None) -> Table:

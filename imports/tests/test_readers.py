@@ -339,12 +339,13 @@ OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
 
 
 @pytest.mark.parametrize("filename", ["vecchio.xls", "vecchio", "vecchio.csv"])
-def test_legacy_xls(filename: str) -> None:
+def test_damaged_xls(filename: str) -> None:
     with pytest.raises(ReadError) as error:
         open_table(OLE2, filename)
     assert str(error.value) == (
-        "Old Excel 97-2003 files (.xls) are not supported: open the file in Excel and save it as "
-        "an Excel Workbook (.xlsx) or as CSV, then upload it again."
+        "The Excel 97-2003 (.xls) file cannot be read: it is damaged, protected by a password or "
+        "not a spreadsheet. Open it, save it as an Excel Workbook (.xlsx) or as CSV and upload it "
+        "again."
     )
 
 
@@ -362,12 +363,12 @@ def ods_bytes() -> bytes:
 
 
 @pytest.mark.parametrize("filename", ["pratiche.ods", "pratiche.xlsx", "pratiche"])
-def test_opendocument_spreadsheet(filename: str) -> None:
+def test_damaged_opendocument_spreadsheet(filename: str) -> None:
     with pytest.raises(ReadError) as error:
         open_table(ods_bytes(), filename)
     assert str(error.value) == (
-        "OpenDocument spreadsheets (.ods) are not supported: open the file in LibreOffice or "
-        "Excel and save it as an Excel Workbook (.xlsx) or as CSV, then upload it again."
+        "The OpenDocument (.ods) file cannot be read: it is damaged or not a spreadsheet. Open "
+        "it, save it as an Excel Workbook (.xlsx) or as CSV and upload it again."
     )
 
 

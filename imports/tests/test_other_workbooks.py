@@ -1,0 +1,171 @@
+"""Excel 97-2003 (.xls) and OpenDocument (.ods) workbooks, as older creditor systems still export
+them, read like .xlsx: title rows skipped, numbers and dates typed, the files imported."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import zipfile
+from decimal import Decimal
+from typing import Any
+from xml.sax.saxutils import escape
+
+import pytest
+import xlwt
+
+from cases.models import Case, Payment
+from cases.tests.factories import BatchFactory
+from creditors.models import Creditor
+from imports.models import JobStatus
+from imports.readers import open_table
+from imports.tests.helpers import run_file
+from imports.tests.test_prefattura import make_case
+
+# Workbook dates carry no time zone: the cell's day at midnight, as the readers give it.
+FEB_20 = datetime.datetime.combine(datetime.date(2025, 2, 20), datetime.time())
+MAR_20 = datetime.datetime.combine(datetime.date(2025, 3, 20), datetime.time())
+PRE_INVOICE_HEADERS = ["Lotto", "Contratto", "Nominativo", "DataPagamento", "Importo"]
+ROWS: list[list[Any]] = [
+    ["CMP-9", "0010000001", None, datetime.date(2025, 2, 20), 355.42],
+    ["CMP-9", 10000002, "ROSSI MARIO", datetime.date(2025, 3, 20), 1234567.89],
+]
+
+
+def xls_bytes(rows: list[list[Any]], title: str | None = "Prefattura Compass") -> bytes:
+    workbook = xlwt.Workbook()
+    sheet = workbook.add_sheet("Prefattura")
+    day = xlwt.easyxf(num_format_str="DD/MM/YYYY")
+    start = 0
+    if title:
+        sheet.write(0, 0, title)
+        start = 2
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if isinstance(value, datetime.date):
+                sheet.write(start + r, c, value, day)
+            elif value is not None:
+                sheet.write(start + r, c, value)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def ods_cell(value: Any) -> str:
+    if value is None:
+        return "<table:table-cell/>"
+    if isinstance(value, datetime.date):
+        kind = f'office:value-type="date" office:date-value="{value.isoformat()}"'
+    elif isinstance(value, int | float):
+        kind = f'office:value-type="float" office:value="{value}"'
+    else:
+        kind = 'office:value-type="string"'
+    return f"<table:table-cell {kind}><text:p>{escape(str(value))}</text:p></table:table-cell>"
+
+
+def ods_bytes(rows: list[list[Any]], sheet: str = "Foglio1") -> bytes:
+    """A minimal OpenDocument spreadsheet, as LibreOffice lays one out."""
+    body = "".join(
+        "<table:table-row>" + "".join(map(ods_cell, row)) + "</table:table-row>" for row in rows
+    )
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        f'<office:body><office:spreadsheet><table:table table:name="{sheet}">{body}'
+        "</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" '
+        'manifest:version="1.2"><manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            "mimetype",
+            "application/vnd.oasis.opendocument.spreadsheet",
+            compress_type=zipfile.ZIP_STORED,
+        )
+        archive.writestr("META-INF/manifest.xml", manifest)
+        archive.writestr("content.xml", content)
+    return buffer.getvalue()
+
+
+def test_an_xls_workbook_is_read_below_its_title_with_typed_cells() -> None:
+    table = open_table(
+        xls_bytes([PRE_INVOICE_HEADERS, *ROWS]), "prefattura.xls", expected_headers=["Importo"]
+    )
+
+    assert (table.format.kind, table.format.sheet, table.format.header_row) == (
+        "xls",
+        "Prefattura",
+        3,
+    )
+    assert table.headers == PRE_INVOICE_HEADERS
+    assert list(table.rows) == [
+        (4, ["CMP-9", "0010000001", None, FEB_20, Decimal("355.42")]),
+        (
+            5,
+            [
+                "CMP-9",
+                10000002,
+                "ROSSI MARIO",
+                MAR_20,
+                Decimal("1234567.89"),
+            ],
+        ),
+    ]
+
+
+def test_an_ods_workbook_is_read_with_typed_cells() -> None:
+    data = ods_bytes([["Elenco pagamenti"], [], PRE_INVOICE_HEADERS, *ROWS])
+
+    table = open_table(data, "prefattura.ods", expected_headers=PRE_INVOICE_HEADERS)
+
+    assert (table.format.kind, table.format.sheet, table.format.header_row) == (
+        "ods",
+        "Foglio1",
+        3,
+    )
+    assert list(table.rows) == [
+        (4, ["CMP-9", "0010000001", None, FEB_20, Decimal("355.42")]),
+        (
+            5,
+            [
+                "CMP-9",
+                10000002,
+                "ROSSI MARIO",
+                MAR_20,
+                Decimal("1234567.89"),
+            ],
+        ),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "write"), [("prefattura.xls", xls_bytes), ("prefattura.ods", ods_bytes)]
+)
+def test_a_pre_invoice_in_either_format_is_matched(
+    compass: Creditor, settings: Any, tmp_path: Any, name: str, write: Any
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    batch = BatchFactory(creditor=compass, code="CMP-9", assigned_on=datetime.date(2025, 1, 10))
+    first = make_case(batch, "0010000001", "355.42")
+    second = make_case(batch, "0010000002", "1234567.89")
+
+    job = run_file(compass, "prefattura", write([PRE_INVOICE_HEADERS, *ROWS]), name)
+
+    assert job.status == JobStatus.DONE, job.error
+    assert (job.counts["matched"], job.counts["errors"]) == (2, 0)
+    assert job.detected_format["kind"] == name.rsplit(".", 1)[1]
+    paid = set(Payment.objects.values_list("case", "paid_on", "amount"))
+    assert paid == {
+        (first.pk, datetime.date(2025, 2, 20), Decimal("355.42")),
+        (second.pk, datetime.date(2025, 3, 20), Decimal("1234567.89")),
+    }
+    assert Case.objects.count() == 2
