@@ -394,7 +394,9 @@ class PaymentState(models.TextChoices):
 class Payment(models.Model):
     """Money paid on a case, allocated to its oldest open installments."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="payments")
+    # A payment is money received: its case (or an installment it settled) cannot be deleted
+    # while it exists, whoever tries; undoing the job that created it removes it first.
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="payments")
     paid_on = models.DateField(_("paid on"))
     amount = MoneyField(_("amount"))
     channel = models.CharField(
@@ -472,7 +474,7 @@ class PaymentAllocation(models.Model):
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations")
     installment = models.ForeignKey(
-        Installment, on_delete=models.CASCADE, related_name="allocations"
+        Installment, on_delete=models.PROTECT, related_name="allocations"
     )
     amount = MoneyField(_("amount"))
     # The installment's status before this allocation, restored when the payment is removed.
