@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import a38
 from a38.validation import Validation
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.documents import PreInvoiceTotals, pre_invoice_totals
@@ -26,6 +28,8 @@ from billing.models import PreInvoice
 from billing.services import BillingRefused
 
 BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# The texts of a FatturaPA: printable Basic Latin and Latin-1 characters only.
+INVOICE_CHARACTERS = re.compile(r"[\x20-\x7e\xa0-\xff]")
 
 
 @dataclass(frozen=True)
@@ -163,8 +167,37 @@ def validation_errors(invoice: a38.FatturaPrivati12) -> list[str]:
     return [str(error) for error in validation.errors]
 
 
+def details_errors(pre_invoice: PreInvoice, details: InvoiceDetails) -> list[str]:
+    """What the exchange system would reject that a38 does not check: characters outside
+    Basic Latin and Latin-1 (control characters included) in the texts, and a date to come."""
+    texts = [
+        (_("Invoice number"), details.number),
+        (_("Customer's address"), details.street),
+        (_("Postcode"), details.postcode),
+        (_("City"), details.city),
+        (_("Province"), details.province),
+        (_("Country"), details.country),
+        (_("Creditor's name"), pre_invoice.creditor.name),
+    ]
+    errors = [
+        _("%(field)s: the characters %(characters)s are not allowed in an electronic invoice.")
+        % {"field": label, "characters": " ".join(sorted({repr(c) for c in bad}))}
+        for label, text in texts
+        if (bad := [c for c in text if not INVOICE_CHARACTERS.fullmatch(c)])
+    ]
+    if details.date > timezone.localdate():
+        errors.append(
+            _("Invoice date: %(date)s is still to come; an invoice is dated when it is issued.")
+            % {"date": details.date.strftime("%d/%m/%Y")}
+        )
+    return errors
+
+
 def invoice_xml(pre_invoice: PreInvoice, details: InvoiceDetails) -> bytes:
     """The validated invoice as UTF-8 XML; a38's errors are raised as `InvoiceInvalid`."""
+    errors = details_errors(pre_invoice, details)
+    if errors:
+        raise InvoiceInvalid(errors)
     invoice = build_invoice(pre_invoice, details)
     errors = validation_errors(invoice)
     if errors:

@@ -3,6 +3,7 @@ payments invoiced once it is exported."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,7 @@ from a38.validation import Validation
 from defusedxml import ElementTree
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import AuditEvent, User
 from billing.fatturapa import InvoiceDetails, InvoiceInvalid, invoice_xml, split_vat_number
@@ -196,3 +198,27 @@ def test_operator_may_not_export(client: Client, operator: User, confirmed: PreI
     assert client.get(export_url(confirmed)).status_code == 403
     assert client.post(export_url(confirmed), FORM).status_code == 403
     assert set(confirmed.payments.values_list("state", flat=True)) == {PaymentState.COMMISSIONED}
+
+
+def test_characters_and_a_date_the_exchange_system_rejects_invoice_nothing(
+    english: Client, back_office: User, confirmed: PreInvoice
+) -> None:
+    english.force_login(back_office)
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    form = {**FORM, "street": "Via\x01Roma ☃", "city": "Milano 😀", "date": tomorrow.isoformat()}
+
+    response = english.post(export_url(confirmed), form)
+
+    assert response.status_code == 400
+    assert response.context["errors"] == [
+        "Customer's address: the characters '\\x01' '☃' are not allowed in an electronic invoice.",
+        "City: the characters '😀' are not allowed in an electronic invoice.",
+        f"Invoice date: {tomorrow:%d/%m/%Y} is still to come; an invoice is dated when it is "
+        "issued.",
+    ]
+    assert set(confirmed.payments.values_list("state", flat=True)) == {PaymentState.COMMISSIONED}
+    confirmed.refresh_from_db()
+    assert confirmed.invoice_number == ""
+    # Latin-1 letters are Italian names' own: accepted.
+    xml = invoice_xml(confirmed, dataclasses.replace(DETAILS, street="Via Più Là 1"))
+    assert "<Indirizzo>Via Più Là 1</Indirizzo>".encode() in xml
