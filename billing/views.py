@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
-from django_tables2 import SingleTableMixin
+from django_tables2 import RequestConfig, SingleTableMixin
 
 from accounts.models import AuditAction, User
 from accounts.services import record_event
@@ -267,7 +267,8 @@ class PreInvoiceDetailView(LoginRequiredMixin, View):
         lines = documents.pre_invoice_lines(pre_invoice)
         editable = may_manage and not pre_invoice.is_locked
         table = PreInvoiceLineTable.for_draft(lines) if editable else PreInvoiceLineTable(lines)
-        table.paginate(page=request.GET.get("page", 1), per_page=LINES_PER_PAGE)
+        # A page number out of range (lines removed since) or not a number shows the nearest page.
+        RequestConfig(request, paginate={"per_page": LINES_PER_PAGE}).configure(table)
         context = {
             "pre_invoice": pre_invoice,
             "table": table,

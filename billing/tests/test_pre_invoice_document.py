@@ -67,6 +67,18 @@ def test_page_shows_lines_and_totals(
     assert 'data-testid="total-with-vat">€ 165.62<' in content
 
 
+@pytest.mark.parametrize("page", ["abc", "-1", "99999", "0"])
+def test_a_page_number_out_of_range_shows_the_nearest_page(
+    english: Client, back_office: User, compass_pre_invoice: PreInvoice, page: str
+) -> None:
+    english.force_login(back_office)
+
+    response = english.get(detail_url(compass_pre_invoice), {"page": page})
+
+    assert response.status_code == 200
+    assert len(response.context["table"].page.object_list) == 3
+
+
 def test_xlsx_has_the_same_lines_and_totals(
     english: Client, operator: User, compass_pre_invoice: PreInvoice
 ) -> None:
