@@ -90,6 +90,7 @@ class PreInvoiceImporter:
         self.counts: dict[str, Any] = {}
         self.matches: list[Match] = []
         self.values = ValueCache()
+        self.today = timezone.localdate()
 
     # Reading
 
@@ -109,6 +110,12 @@ class PreInvoiceImporter:
             errors = [
                 _("the amount %(amount)s is not a payment: it must be above zero")
                 % {"amount": money(v["amount"])}
+            ]
+        if not errors and v["paid_on"] > self.today:
+            # A typing error of the creditor's: a payment to come is not a payment made.
+            errors = [
+                _("the payment date %(date)s is in the future")
+                % {"date": v["paid_on"].strftime("%d/%m/%Y")}
             ]
         if errors:
             message = row_error(number, errors)

@@ -530,3 +530,26 @@ def test_zero_or_negative_amount_is_an_error_of_the_row(compass: Creditor, batch
     ]
     assert job.counts["errors"] == 2
     assert not Payment.objects.exists()
+
+
+def test_a_payment_dated_in_the_future_is_an_error_of_the_row(
+    compass: Creditor, batch: Batch, time_machine: Any
+) -> None:
+    """A pre-invoice lists payments made: a date to come is the creditor's typing error."""
+    time_machine.move_to(date(2025, 6, 30))
+    make_case(batch, "0010000001", "100.00", "100.00")
+
+    with translation.override("en"):
+        job = run(
+            compass,
+            prefattura(
+                "CMP-9;0010000001;;01/07/2025;100,00", "CMP-9;0010000001;;30/06/2025;100,00"
+            ),
+        )
+
+    assert list(job.rows.order_by("number").values_list("outcome", "message"))[0] == (
+        RowOutcome.ERROR,
+        "Row 2, the payment date 01/07/2025 is in the future",
+    )
+    assert job.rows.get(number=3).outcome == RowOutcome.MATCHED
+    assert list(Payment.objects.values_list("paid_on", flat=True)) == [date(2025, 6, 30)]
