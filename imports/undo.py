@@ -419,11 +419,13 @@ def _pre_invoice_blockers(job: ImportJob) -> list[str]:
         pk__in=ImportRow.objects.filter(job=job, outcome=RowOutcome.MATCHED).values("payment_id")
     )
     moved = payments.exclude(state=PaymentState.COMMISSIONED, commissioned_job=job)
+    # Commissions computed again on the job's draft change nothing the undo would not clear.
+    recomputed = Q(from_state=PaymentState.COMMISSIONED, to_state=PaymentState.COMMISSIONED)
     touched = payments.filter(
         Exists(
-            PaymentEvent.objects.filter(payment=OuterRef("pk"), at__gt=job.finished_at).exclude(
-                job=job
-            )
+            PaymentEvent.objects.filter(payment=OuterRef("pk"), at__gt=job.finished_at)
+            .exclude(job=job)
+            .exclude(recomputed)
         )
     )
     if moved.exists() or touched.exists():
@@ -509,6 +511,15 @@ def _undo_pre_invoice(job: ImportJob) -> dict[str, int]:
     }
     created = Payment.objects.filter(created_job=job)
     PaymentEvent.objects.filter(job=job).delete()
+    # Commissions computed again on the draft, which the undo takes back with the commission.
+    PaymentEvent.objects.filter(
+        payment__in=ImportRow.objects.filter(job=job, outcome=RowOutcome.MATCHED).values(
+            "payment_id"
+        ),
+        at__gt=job.finished_at,
+        from_state=PaymentState.COMMISSIONED,
+        to_state=PaymentState.COMMISSIONED,
+    ).delete()
     PaymentAllocation.objects.filter(payment__in=created).delete()
     ImportRow.objects.filter(payment__in=created).update(payment=None)
     effects["payments_deleted"] = _execute(

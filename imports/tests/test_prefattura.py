@@ -547,7 +547,8 @@ def test_a_payment_dated_in_the_future_is_an_error_of_the_row(
             ),
         )
 
-    assert list(job.rows.order_by("number").values_list("outcome", "message"))[0] == (
+    future = job.rows.get(number=2)
+    assert (future.outcome, future.message) == (
         RowOutcome.ERROR,
         "Row 2, the payment date 01/07/2025 is in the future",
     )

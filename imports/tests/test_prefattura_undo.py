@@ -14,7 +14,12 @@ from django.utils import timezone, translation
 
 from accounts.models import User
 from billing.models import CommissionTerms, PreInvoice, PreInvoiceState
-from billing.services import confirm_pre_invoice, create_pre_invoice, remove_payments
+from billing.services import (
+    confirm_pre_invoice,
+    create_pre_invoice,
+    recalculate_commissions,
+    remove_payments,
+)
 from cases.models import Payment, PaymentAllocation, PaymentEvent, PaymentState
 from cases.tests.factories import BatchFactory, PaymentFactory
 from creditors.models import Batch, Creditor
@@ -102,6 +107,23 @@ def test_undo_restores_the_database_exactly(compass: Creditor, batch: Batch) -> 
     assert snapshot() == before
     job.refresh_from_db()
     assert job.status == JobStatus.UNDONE
+
+
+def test_commissions_computed_again_on_the_draft_are_undone_too(
+    compass: Creditor, batch: Batch
+) -> None:
+    registered_payments_and_cases(compass, batch)
+    before = snapshot()
+    job = run(compass, ROWS)
+    CommissionTerms.objects.filter(creditor=compass).update(rate=Decimal("15.00"))
+    draft = PreInvoice.objects.get(job=job)
+    assert recalculate_commissions(draft, None) == 4  # type: ignore[arg-type]
+
+    assert undo_blockers(job) == []
+    undo_job(job, None)
+
+    CommissionTerms.objects.filter(creditor=compass).update(rate=Decimal("10.00"))
+    assert snapshot() == before
 
 
 def test_undone_rows_can_be_loaded_again(compass: Creditor, batch: Batch) -> None:
