@@ -40,8 +40,9 @@ _CURRENCY = re.compile(r"^(?:€|euro|eur)\s*|\s*(?:€|euro|eur)$", re.IGNORECA
 _ITALIAN_AMOUNT = re.compile(
     r"(?P<int>\d{1,3}(?:\.\d{3})+|\d{1,3}(?: \d{3})+|\d+)(?:,(?P<dec>\d+))?", re.ASCII
 )
-# Only a single dot followed by one or two digits is unmistakably a decimal point.
-_DOT_DECIMAL_AMOUNT = re.compile(r"(?P<int>\d+)\.(?P<dec>\d{1,2})", re.ASCII)
+# Only a single dot followed by one or two digits is unmistakably a decimal point; so is a dot
+# after comma-grouped thousands ("1,234.56", as English-language systems export amounts).
+_DOT_DECIMAL_AMOUNT = re.compile(r"(?P<int>\d+|\d{1,3}(?:,\d{3})+)\.(?P<dec>\d{1,2})", re.ASCII)
 
 _DAY_FIRST_DATE = re.compile(
     r"(?P<day>\d{1,2})(?P<sep>[/.-])(?P<month>\d{1,2})(?P=sep)(?P<year>\d{4}|\d{2})"
@@ -54,6 +55,13 @@ _ISO_DATE = re.compile(
     re.ASCII,
 )
 _SERIAL_TEXT = re.compile(r"\d{5}", re.ASCII)
+# "20250815" and "15082025", as bank and CBI exports write dates. Neither is a serial (five
+# digits), and no text is both: the fifth and sixth digits of one are a month, of the other the
+# 19 or 20 of a year.
+_COMPACT_DATES = (
+    re.compile(r"(?P<year>19\d\d|20\d\d)(?P<month>\d\d)(?P<day>\d\d)", re.ASCII),
+    re.compile(r"(?P<day>\d\d)(?P<month>\d\d)(?P<year>19\d\d|20\d\d)", re.ASCII),
+)
 # Two-digit years up to this value are 20xx, the rest 19xx: due dates are recent or near future.
 _TWO_DIGIT_YEAR_PIVOT = 69
 # 1 is 01/01/1900 and 2958465 is 31/12/9999, the range Excel accepts.
@@ -74,7 +82,8 @@ def parse_amount(value: Cell) -> Decimal:
     Text is read the Italian way: "1.234,56", "1234,56", "€ 12,50", "12,50 €", "EUR 12,50",
     "-150,00", "150,00-", "(150,00)", "+5,00", with spaces or non-breaking spaces as thousands
     separators. A dot is a decimal point only when unambiguous ("1234.56": one dot, one or two
-    digits after it, no comma); "1.234" is one thousand two hundred thirty-four.
+    digits after it, no comma; or "1,234.56", after comma-grouped thousands); "1.234" is one
+    thousand two hundred thirty-four.
     """
     cell = _present(value)
     if isinstance(cell, int | Decimal):
@@ -109,7 +118,7 @@ def _amount_from_text(text: str) -> Decimal:
     match = _ITALIAN_AMOUNT.fullmatch(body) or _DOT_DECIMAL_AMOUNT.fullmatch(body)
     if match is None:
         raise _not_an_amount(text)
-    digits = re.sub(r"[. ]", "", match["int"])
+    digits = re.sub(r"[., ]", "", match["int"])
     amount = Decimal(f"{digits}.{match['dec'] or '0'}")
     return -amount if negative else amount
 
@@ -135,8 +144,9 @@ def parse_date(value: Cell) -> datetime.date:
     """A calendar date.
 
     Text may be "dd/mm/yyyy" (also with "." or "-" and one-digit day or month, and an ignored
-    time), ISO "yyyy-mm-dd" (time ignored), or "dd/mm/yy": a two-digit year from 00 to 69 means
-    2000-2069, from 70 to 99 means 1970-1999. Date cells give their date. Numbers, and text of
+    time), ISO "yyyy-mm-dd" (time ignored), "yyyymmdd" or "ddmmyyyy" (text or number, years
+    1900-2099), or "dd/mm/yy": a two-digit year from 00 to 69 means 2000-2069, from 70 to 99
+    means 1970-1999. Date cells give their date. Numbers, and text of
     exactly five digits, are Excel serial dates in the 1900 system (45000 is 15/03/2023); a
     fraction is a time of day and is dropped.
     """
@@ -146,10 +156,14 @@ def parse_date(value: Cell) -> datetime.date:
     if isinstance(cell, datetime.date):
         return cell
     if isinstance(cell, int | Decimal):
-        return _date_from_serial(cell, _display(cell))
+        shown = _display(cell)
+        return _compact_date(shown) or _date_from_serial(cell, shown)
     text = cell.strip()
     if _SERIAL_TEXT.fullmatch(text):
         return _date_from_serial(int(text), text)
+    compact = _compact_date(text)
+    if compact is not None:
+        return compact
     match = _DAY_FIRST_DATE.fullmatch(text)
     if match is not None:
         year = int(match["year"])
@@ -160,6 +174,20 @@ def parse_date(value: Cell) -> datetime.date:
     if match is not None:
         return _date(int(match["year"]), int(match["month"]), int(match["day"]), text)
     raise _not_a_date(text)
+
+
+def _compact_date(text: str) -> datetime.date | None:
+    """The date of eight digits written without separators (seven when a spreadsheet dropped
+    the leading zero of a day-first date); None for other text."""
+    digits = f"0{text}" if len(text) == 7 else text
+    for pattern in _COMPACT_DATES:
+        match = pattern.fullmatch(digits)
+        if match is not None:
+            try:
+                return datetime.date(int(match["year"]), int(match["month"]), int(match["day"]))
+            except ValueError:
+                return None
+    return None
 
 
 def _date(year: int, month: int, day: int, shown: str) -> datetime.date:

@@ -98,6 +98,9 @@ def test_every_parser_refuses_an_empty_cell(parse: Callable[[Cell], Any], value:
         ("1.234.567", "1234567.00"),
         ("1.234.567,89", "1234567.89"),
         ("12,500", "12.50"),
+        ("1,234.56", "1234.56"),
+        ("12,345,678.9", "12345678.90"),
+        ("€ 1,234.56", "1234.56"),
     ],
 )
 def test_amount_text(value: str, expected: str) -> None:
@@ -130,7 +133,6 @@ def test_amount_numeric_cells(value: Cell, expected: str) -> None:
         ("12,3,4", "'12,3,4' is not an amount"),
         ("abc", "'abc' is not an amount"),
         ("€", "'€' is not an amount"),
-        ("1,234.56", "'1,234.56' is not an amount"),
         ("1.23.4", "'1.23.4' is not an amount"),
         ("12.3456", "'12.3456' is not an amount"),
         ("12 34", "'12 34' is not an amount"),
@@ -173,6 +175,10 @@ def test_amount_errors(value: Cell, message: str) -> None:
         ("2023-03-15T14:30:00", datetime.date(2023, 3, 15)),
         (" 15/03/2023 ", datetime.date(2023, 3, 15)),
         ("45000", datetime.date(2023, 3, 15)),
+        ("20230315", datetime.date(2023, 3, 15)),
+        ("15032023", datetime.date(2023, 3, 15)),
+        ("5032023", datetime.date(2023, 3, 5)),
+        ("19991231", datetime.date(1999, 12, 31)),
     ],
 )
 def test_date_text(value: str, expected: datetime.date) -> None:
@@ -194,6 +200,11 @@ def test_date_text(value: str, expected: datetime.date) -> None:
         (59, datetime.date(1900, 2, 28)),
         (61, datetime.date(1900, 3, 1)),
         (2958465, datetime.date(9999, 12, 31)),
+        # Eight digits without separators, as bank exports write dates; seven when the
+        # spreadsheet took a day-first date for a number and dropped its leading zero.
+        (20230315, datetime.date(2023, 3, 15)),
+        (Decimal("15032023"), datetime.date(2023, 3, 15)),
+        (5032023, datetime.date(2023, 3, 5)),
     ],
 )
 def test_date_cells_and_excel_serials(value: Cell, expected: datetime.date) -> None:
@@ -219,6 +230,9 @@ def test_date_cells_and_excel_serials(value: Cell, expected: datetime.date) -> N
         (-1, "'-1' is not a valid date (dd/mm/yyyy)"),
         (2958466, "'2958466' is not a valid date (dd/mm/yyyy)"),
         (Decimal("0.5"), "'0,5' is not a valid date (dd/mm/yyyy)"),
+        ("20231315", "'20231315' is not a valid date (dd/mm/yyyy)"),
+        ("32012023", "'32012023' is not a valid date (dd/mm/yyyy)"),
+        (20231315, "'20231315' is not a valid date (dd/mm/yyyy)"),
     ],
 )
 def test_date_errors(value: Cell, message: str) -> None:
