@@ -25,6 +25,7 @@ from accounts.models import AuditAction, User
 from accounts.services import record_event
 from cases.models import PaymentMethod
 from creditors.models import Creditor
+from imports.assignment import layout_parts, part_names
 from imports.checks import DEFAULT_POLICIES, CheckPolicy
 from imports.fields import FIELDS, FieldSpec
 from imports.mapping import LayoutError, RowParser, row_error
@@ -218,18 +219,13 @@ def validate_definition(definition: dict[str, Any]) -> list[str]:
     if not isinstance(columns, dict):
         return [*errors, _("The layout has no columns.")]
     errors += _column_errors(columns, specs, str(kind))
-    errors += _required_errors(columns, specs, str(kind))
-    value_maps = definition.get("value_maps") or {}
-    if isinstance(value_maps, dict):
-        errors += _value_map_errors(value_maps, columns, specs)
-    else:
-        errors.append(_("The value maps must pair each field with its codes."))
     files = definition.get("files")
-    if files is not None and not (
-        isinstance(files, list)
-        and all(isinstance(f, dict) and isinstance(f.get("columns"), dict) for f in files)
-    ):
-        errors.append(_("The files must be a list, each with its columns."))
+    # A layout that reads several files reads none of its own columns: each file has its own.
+    if files in (None, []):
+        errors += _required_errors(columns, specs, str(kind))
+    errors += _value_map_errors(definition.get("value_maps"), columns, specs)
+    if files not in (None, []):
+        errors += _files_errors(definition, files, specs, str(kind))
     return errors
 
 
@@ -311,28 +307,70 @@ def _setting_errors(name: str, column: dict[str, Any], label: Any, kind: str) ->
 
 def _required_errors(columns: dict[str, Any], specs: dict[str, FieldSpec], kind: str) -> list[str]:
     errors: list[str] = []
-    for required in REQUIRED.get(kind, ()):
-        group = (required,) if isinstance(required, str) else required
+    groups = [(r,) if isinstance(r, str) else r for r in REQUIRED.get(kind, ())]
+    for group in groups:
         if not any(name in columns for name in group):
             labels = " / ".join(str(specs[name].label) for name in group)
             errors.append(
                 _("Map a column to %(field)s: this kind of file needs it.") % {"field": labels}
             )
+    if kind == ImportKind.ACQUISITION:
+        errors += _installment_errors(columns, specs)
+        groups += _installment_groups(columns)
+    return errors + _optional_errors(columns, specs, groups)
+
+
+def _installment_errors(columns: dict[str, Any], specs: dict[str, FieldSpec]) -> list[str]:
     mapped = [name for name in INSTALLMENT_FIELDS if name in columns]
-    if kind == ImportKind.ACQUISITION and mapped and len(mapped) < len(INSTALLMENT_FIELDS):
-        missing = [str(specs[n].label) for n in INSTALLMENT_FIELDS if n not in columns]
-        errors.append(
-            _("Installments need a due date, an amount and a payment method: map %(missing)s too.")
-            % {"missing": ", ".join(missing)}
-        )
+    if not mapped or len(mapped) == len(INSTALLMENT_FIELDS):
+        return []
+    missing = [str(specs[n].label) for n in INSTALLMENT_FIELDS if n not in columns]
+    return [
+        _("Installments need a due date, an amount and a payment method: map %(missing)s too.")
+        % {"missing": ", ".join(missing)}
+    ]
+
+
+def _installment_groups(columns: dict[str, Any]) -> list[tuple[str, ...]]:
+    """The installments' fields, each needed in every file once one of them is mapped."""
+    if not any(name in columns for name in INSTALLMENT_FIELDS):
+        return []
+    return [(name,) for name in INSTALLMENT_FIELDS]
+
+
+def _optional_errors(
+    columns: dict[str, Any], specs: dict[str, FieldSpec], groups: Iterable[tuple[str, ...]]
+) -> list[str]:
+    """A column the import needs may not be missing from a file: of each group of fields (one
+    of which is needed), a column mapped to one of them must not be optional."""
+    errors: list[str] = []
+    for group in groups:
+        mapped = [n for n in group if n in specs and isinstance(columns.get(n), dict)]
+        if not mapped or not all(columns[n].get("optional") for n in mapped):
+            continue
+        labels = " / ".join(str(specs[n].label) for n in mapped)
+        if len(mapped) == 1:
+            message = _("%(field)s cannot be optional: every file must have this column.")
+        else:
+            message = _(
+                "%(field)s cannot all be optional: every file must have one of these columns."
+            )
+        errors.append(message % {"field": labels})
     return errors
 
 
 def _value_map_errors(
-    value_maps: dict[str, Any], columns: dict[str, Any], specs: dict[str, FieldSpec]
+    value_maps: Any, columns: dict[str, Any], specs: dict[str, FieldSpec]
 ) -> list[str]:
+    if not value_maps:
+        return []
+    if not isinstance(value_maps, dict):
+        return [_("The value maps must pair each field with its codes.")]
     errors: list[str] = []
     for name, codes in value_maps.items():
+        if name in columns and name not in specs:
+            # The unknown column says so already.
+            continue
         if name not in columns:
             label = specs[name].label if name in specs else name
             errors.append(
@@ -364,6 +402,56 @@ def _value_map_errors(
                     }
                 )
     return errors
+
+
+def _files_errors(
+    definition: dict[str, Any], files: Any, specs: dict[str, FieldSpec], kind: str
+) -> list[str]:
+    """Each file of an assignment in several files, checked as `imports.assignment` reads it."""
+    if not isinstance(files, list) or not all(
+        isinstance(f, dict) and isinstance(f.get("columns"), dict) for f in files
+    ):
+        return [_("The files must be a list, each with its columns.")]
+    layout = Layout(name=str(definition.get("name")), kind=kind, files=files)
+    errors: list[str] = []
+    if kind == ImportKind.ACQUISITION:
+        for position, name in enumerate(part_names(layout)):
+            errors += [
+                _("File %(part)s: %(error)s") % {"part": name, "error": error}
+                for error in _part_errors(files[position], position, specs, kind)
+            ]
+    if errors:
+        return errors
+    # The links between the files, and a kind that cannot have several.
+    try:
+        layout_parts(layout)
+    except LayoutError as exc:
+        return [str(exc)]
+    return []
+
+
+def _part_errors(
+    part: dict[str, Any], position: int, specs: dict[str, FieldSpec], kind: str
+) -> list[str]:
+    """The columns of one file: the first, the cases file, maps the contract; every file maps
+    the key that links its rows to the cases, and whole installments."""
+    columns = part["columns"]
+    errors = _column_errors(columns, specs, kind)
+    key = part.get("key") or ["contract_number"]
+    keys = [key] if isinstance(key, str) else key
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        errors.append(_("The key must be a field or a list of fields."))
+        keys = []
+    if position == 0 and "contract_number" not in columns:
+        errors.append(
+            _("Map a column to %(field)s: this kind of file needs it.")
+            % {"field": specs["contract_number"].label}
+        )
+    errors += _installment_errors(columns, specs)
+    needed = dict.fromkeys(["contract_number", *keys] if position == 0 else keys)
+    groups = [(name,) for name in needed] + _installment_groups(columns)
+    errors += _optional_errors(columns, specs, groups)
+    return errors + _value_map_errors(part.get("value_maps"), columns, specs)
 
 
 # --- layouts as definitions and JSON documents -----------------------------------------------

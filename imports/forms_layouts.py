@@ -28,6 +28,8 @@ POLICY_CHOICES = [
     (CheckPolicy.REJECT.value, gettext_lazy("reject the row")),
     (CheckPolicy.WARN.value, gettext_lazy("keep it, with a warning")),
 ]
+# The layout's own fields, above the grid of its columns.
+LAYOUT_FIELDS = ("name", "slug", "creditor", "sheet", "description")
 DEFAULT_LABELS = {
     CheckPolicy.REJECT: gettext_lazy("default: reject the row"),
     CheckPolicy.WARN: gettext_lazy("default: keep it, with a warning"),
@@ -142,7 +144,7 @@ class LayoutMappingForm(forms.Form):
                 choices=[("", DEFAULT_LABELS[default]), *POLICY_CHOICES], required=False
             )
             self.fields[f"width_{index}"] = forms.IntegerField(min_value=1, required=False)
-        self.order_fields(["name", "slug", "creditor", "sheet", "description"])
+        self.order_fields(list(LAYOUT_FIELDS))
         style_widgets(self)
         if live_url:
             self._go_live(live_url)
@@ -249,8 +251,14 @@ class LayoutMappingForm(forms.Form):
                 self.add_error(f"field_{index}", _("A column without a header cannot be mapped."))
         return cleaned
 
+    def grid_is_valid(self) -> bool:
+        """The columns and value maps are valid, whatever the name, code and creditor say: the
+        preview can read the sample with them."""
+        self.is_valid()
+        return all(name in LAYOUT_FIELDS for name in self.errors)
+
     def definition(self) -> dict[str, Any]:
-        """The layout the grid describes; call after is_valid()."""
+        """The layout the grid describes; call after is_valid() or grid_is_valid()."""
         data = self.cleaned_data
         saved = self.layout.columns if self.layout else {}
         columns: dict[str, dict[str, Any]] = {}
@@ -276,8 +284,8 @@ class LayoutMappingForm(forms.Form):
             columns[name] = column
         creditor = data.get("creditor")
         definition = {
-            "slug": self.layout.slug if self.layout else data["slug"],
-            "name": data["name"],
+            "slug": self.layout.slug if self.layout else data.get("slug", ""),
+            "name": data.get("name", ""),
             "kind": self.kind,
             "creditor": creditor.code if creditor else None,
             "sheet": data.get("sheet") or "",

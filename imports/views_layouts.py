@@ -243,10 +243,12 @@ class MappingView(LayoutMixin, View):
         headers = self.headers()
         suggestions = suggest_fields(headers, self.kind)
         if self.layout is None:
+            # A sample uploaded to check a layout has no name nor creditor: the user gives them.
+            name = self.meta.get("name") or ""
             data: dict[str, Any] = {
-                "name": self.meta["name"],
-                "slug": free_slug(self.meta["name"]),
-                "creditor": self.meta["creditor"] or "",
+                "name": name,
+                "slug": free_slug(name) if name else "",
+                "creditor": self.meta.get("creditor") or "",
                 "sheet": self.meta["sheet"],
             }
             for index, suggestion in enumerate(suggestions):
@@ -321,7 +323,7 @@ class MappingView(LayoutMixin, View):
         status: int = 200,
     ) -> HttpResponse:
         if preview is None:
-            preview = self.preview(form, form.definition() if form.is_valid() else None)
+            preview = self.preview(form, form.definition() if form.grid_is_valid() else None)
         context = {
             "form": form,
             "layout": self.layout,
@@ -357,7 +359,7 @@ class MappingPreviewView(MappingView):
     def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         self.setup_editor(request, **kwargs)
         form = self.form(request.POST)
-        definition = form.definition() if form.is_valid() else None
+        definition = form.definition() if form.grid_is_valid() else None
         context = {
             "form": form,
             "preview": self.preview(form, definition),

@@ -74,6 +74,25 @@ def definition(**changes: Any) -> dict[str, Any]:
     return {**base, **changes}
 
 
+def pre_invoice(**columns: dict[str, Any]) -> dict[str, Any]:
+    """A valid pre-invoice layout, with the columns given added or replaced."""
+    required = {
+        "batch_code": {"header": "Lotto"},
+        "contract_number": {"header": "Pratica"},
+        "paid_on": {"header": "Data pagamento"},
+        "amount": {"header": "Importo"},
+    }
+    return definition(
+        slug="banca-prefattura", kind="pre_invoice", columns={**required, **columns}, value_maps={}
+    )
+
+
+def _with_column(name: str, **settings: Any) -> dict[str, Any]:
+    columns = copy.deepcopy(definition()["columns"])
+    columns[name] = {**columns[name], **settings}
+    return definition(columns=columns)
+
+
 @pytest.fixture(autouse=True)
 def english() -> Any:
     with translation.override("en"):
@@ -195,12 +214,66 @@ def test_a_value_map_needs_its_field_mapped() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("changed", "message"),
+    [
+        (
+            pre_invoice(amount={"header": "Importo", "optional": True}),
+            "Amount paid cannot be optional: every file must have this column.",
+        ),
+        (
+            _with_column("contract_number", optional=True),
+            "Contract number cannot be optional: every file must have this column.",
+        ),
+        (
+            _with_column("debtor_name", optional=True),
+            "Debtor name cannot be optional: every file must have this column.",
+        ),
+        (
+            # Due dates without amounts would be installments without an amount.
+            _with_column("amount", optional=True),
+            "Installment amount cannot be optional: every file must have this column.",
+        ),
+    ],
+)
+def test_a_column_the_import_needs_cannot_be_optional(
+    changed: dict[str, Any], message: str
+) -> None:
+    assert validate_definition(changed) == [message]
+
+
+def test_a_debtor_named_in_parts_needs_one_part_in_every_file() -> None:
+    columns = copy.deepcopy(definition()["columns"])
+    del columns["debtor_name"]
+    columns["debtor_surname"] = {"header": "Cognome", "optional": True}
+    columns["debtor_first_name"] = {"header": "Nome", "optional": True}
+    assert validate_definition(definition(columns=columns)) == [
+        "Debtor surname / Debtor first name cannot all be optional: every file must have one of "
+        "these columns."
+    ]
+    columns["debtor_surname"] = {"header": "Cognome"}
+    assert validate_definition(definition(columns=columns)) == []
+
+
+def test_columns_a_file_may_lack_stay_optional() -> None:
+    assert validate_definition(pre_invoice(debtor_name={"header": "Nome", "optional": True})) == []
+    assert validate_definition(_with_column("street", optional=True)) == []
+
+
 # --- saving, JSON documents ------------------------------------------------------------------
 
 
 @pytest.mark.django_db
 def test_export_then_import_gives_an_identical_layout(admin_user: User, compass: Creditor) -> None:
-    files = [{"name": "anagrafica", "sheet": "", "columns": {}, "value_maps": {}, "key": []}]
+    files = [
+        {
+            "name": "anagrafica",
+            "sheet": "",
+            "columns": {"contract_number": {"header": "Pratica n."}},
+            "value_maps": {},
+            "key": [],
+        }
+    ]
     original = save_layout(definition(creditor="COMPASS", files=files), user=admin_user)
     document = json.loads(json.dumps(export_document(original)))
     assert document["format"] == DOCUMENT_FORMAT
@@ -277,6 +350,35 @@ def test_import_refuses_an_unknown_field_and_saves_nothing(admin_user: User) -> 
         import_document(document, user=admin_user)
     assert refused.value.messages == ["Unknown field “colour” for this kind of file."]
     assert not Layout.objects.filter(slug="banca-esempio").exists()
+
+
+@pytest.mark.django_db
+def test_import_refuses_a_value_map_of_an_unknown_field_and_saves_nothing(
+    admin_user: User,
+) -> None:
+    document = {"format": DOCUMENT_FORMAT, "version": 1, **pre_invoice(foo={"header": "Foo"})}
+    document["value_maps"] = {"foo": {"A": "B"}}
+    with pytest.raises(DefinitionError) as refused:
+        import_document(document, user=admin_user)
+    assert refused.value.messages == ["Unknown field “foo” for this kind of file."]
+    assert not Layout.objects.filter(slug="banca-prefattura").exists()
+
+
+@pytest.mark.django_db
+def test_import_refuses_a_required_column_marked_optional_and_saves_nothing(
+    admin_user: User,
+) -> None:
+    document = {
+        "format": DOCUMENT_FORMAT,
+        "version": 1,
+        **pre_invoice(amount={"header": "Importo", "optional": True}),
+    }
+    with pytest.raises(DefinitionError) as refused:
+        import_document(document, user=admin_user)
+    assert refused.value.messages == [
+        "Amount paid cannot be optional: every file must have this column."
+    ]
+    assert not Layout.objects.filter(slug="banca-prefattura").exists()
 
 
 @pytest.mark.django_db
@@ -417,12 +519,6 @@ def test_an_excel_sample_is_read_below_its_title_with_numeric_codes() -> None:
     )
     assert sample.headers == ["Pratica n.", "Importo rata", "Canale"]
     assert sample.codes[2] == ["1", "2"]
-
-
-def _with_column(name: str, **settings: Any) -> dict[str, Any]:
-    columns = copy.deepcopy(definition()["columns"])
-    columns[name] = {**columns[name], **settings}
-    return definition(columns=columns)
 
 
 @pytest.mark.parametrize(

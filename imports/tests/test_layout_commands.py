@@ -14,7 +14,7 @@ from accounts.models import AuditAction, AuditEvent, User
 from creditors.models import Creditor
 from imports.editor import definition_of, save_layout
 from imports.models import Layout
-from imports.tests.test_editor import definition
+from imports.tests.test_editor import definition, pre_invoice
 
 
 @pytest.mark.django_db
@@ -88,3 +88,17 @@ def test_import_refuses_a_preset_a_bad_file_and_an_unknown_layout(tmp_path: Path
         translation.override("en"),
     ):
         call_command("export_layout", "nessuno")
+
+
+@pytest.mark.django_db
+def test_import_names_an_unknown_field_with_a_value_map(tmp_path: Path) -> None:
+    document = {"format": "incasso-layout", "version": 1, **pre_invoice(foo={"header": "Foo"})}
+    document["value_maps"] = {"foo": {"A": "B"}}
+    target = tmp_path / "prefattura.json"
+    target.write_text(json.dumps(document), encoding="utf-8")
+
+    with translation.override("en"), pytest.raises(CommandError) as refused:
+        call_command("import_layout", str(target))
+
+    assert str(refused.value) == "Unknown field “foo” for this kind of file."
+    assert not Layout.objects.filter(slug="banca-prefattura").exists()

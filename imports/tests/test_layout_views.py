@@ -16,7 +16,7 @@ from creditors.models import Creditor
 from imports.editor import definition_of, export_document, save_layout
 from imports.models import Layout
 from imports.tests.helpers import run_file
-from imports.tests.test_editor import HEADER, ROWS, definition, sample_bytes
+from imports.tests.test_editor import HEADER, ROWS, definition, pre_invoice, sample_bytes
 from imports.views_layouts import SAMPLES_KEY
 
 
@@ -267,6 +267,62 @@ def test_the_grid_refuses_a_field_chosen_twice_and_a_missing_required_one(
 
 
 @pytest.mark.django_db
+def test_the_grid_refuses_a_required_column_marked_optional(back_office: User) -> None:
+    client = client_for(back_office)
+    grid_url = upload_sample(client)
+    data = grid_data(client.get(grid_url))
+    data.update({"field_10": "payment_method", "vm-payment_method-code-0": "R"})
+    data.update({"vm-payment_method-ours-0": "SDD", "optional_0": "on"})
+
+    live = client.post(grid_url + "preview/", data, headers={"HX-Request": "true"})
+    saved = client.post(grid_url, data)
+
+    message = "Contract number cannot be optional: every file must have this column."
+    assert live.context["preview"]["errors"] == [message]
+    assert saved.status_code == 400
+    assert saved.context["save_errors"] == [message]
+    assert not Layout.objects.filter(slug="banca-esempio").exists()
+
+
+@pytest.mark.django_db
+def test_a_sample_uploaded_to_check_a_layout_can_start_a_new_one(
+    compass_layout: Layout, back_office: User
+) -> None:
+    """The new layout takes the sample and the kind; its name and creditor are asked."""
+    client = client_for(back_office)
+    sample = SimpleUploadedFile("banca_esempio_2.csv", sample_bytes(*ROWS))
+    checked = client.post(
+        reverse("imports:layout-edit-sample", args=[compass_layout.pk]), {"file": sample}
+    )
+    token = checked["Location"].rsplit("?sample=", 1)[1]
+    new_url = reverse("imports:layout-new", args=[token])
+
+    grid = client.get(new_url)
+
+    assert grid.status_code == 200
+    form = grid.context["form"]
+    assert [form[name].value() for name in ("name", "slug", "creditor")] == ["", "", ""]
+    assert form["field_0"].value() == "contract_number"
+    assert grid.context["preview"]["errors"] == [
+        "Give the layout a name.",
+        "Installments need a due date, an amount and a payment method: map Payment method too.",
+    ]
+    assert len(grid.context["preview"]["rows"]) == len(ROWS)
+
+    data = grid_data(grid)
+    data.update({"name": "Banca Esempio 2027", "slug": "banca-2027", "creditor": "COMPASS"})
+    data.update({"field_10": "payment_method", "vm-payment_method-code-0": "R"})
+    data["vm-payment_method-ours-0"] = "SDD"
+    saved = client.post(new_url, data)
+
+    layout = Layout.objects.get(slug="banca-2027")
+    assert saved["Location"] == reverse("imports:layout", args=[layout.pk])
+    assert (layout.kind, layout.creditor) == (compass_layout.kind, compass_layout.creditor)
+    compass_layout.refresh_from_db()
+    assert compass_layout.name == "Banca Esempio"
+
+
+@pytest.mark.django_db
 def test_a_sample_of_another_session_is_not_found(back_office: User, team_leader: User) -> None:
     grid_url = upload_sample(client_for(back_office))
     assert client_for(team_leader).get(grid_url).status_code == 404
@@ -277,7 +333,10 @@ def test_a_sample_of_another_session_is_not_found(back_office: User, team_leader
 
 @pytest.mark.django_db
 def test_editing_keeps_the_files_and_other_names(compass_layout: Layout, back_office: User) -> None:
-    files = [{"name": "garanti", "sheet": "", "columns": {}, "value_maps": {}, "key": []}]
+    files = [
+        {"name": "pratiche", "columns": {"contract_number": {"header": "Pratica n."}}},
+        {"name": "garanti", "columns": {"contract_number": {"header": "Pratica n."}}},
+    ]
     compass_layout.files = files
     compass_layout.columns["debtor_name"]["aliases"] = ["NOMINATIVO"]
     compass_layout.save()
@@ -324,6 +383,26 @@ def test_export_download_then_import_through_the_pages(
     assert replaced["Location"] == reverse("imports:layout", args=[compass_layout.pk])
     compass_layout.refresh_from_db()
     assert definition_of(compass_layout) == before
+
+
+@pytest.mark.django_db
+def test_import_of_a_value_map_for_an_unknown_field_says_which(back_office: User) -> None:
+    document = {
+        "format": "incasso-layout",
+        "version": 1,
+        **pre_invoice(foo={"header": "Foo"}),
+        "creditor": "COMPASS",
+        "value_maps": {"foo": {"A": "B"}},
+    }
+    upload = SimpleUploadedFile("layout.json", json.dumps(document).encode())
+
+    response = client_for(back_office).post(reverse("imports:layout-import"), {"file": upload})
+
+    assert response.status_code == 400
+    assert response.context["form"].non_field_errors() == [
+        "Unknown field “foo” for this kind of file."
+    ]
+    assert not Layout.objects.filter(slug="banca-prefattura").exists()
 
 
 @pytest.mark.django_db
