@@ -20,14 +20,28 @@ from typing import Any
 import a38
 from a38.validation import Validation
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import AuditAction
+from accounts.services import record_event
 from billing.documents import PreInvoiceTotals, pre_invoice_totals
 from billing.models import PreInvoice
 from billing.services import BillingRefused
+from creditors.models import Creditor
 
 BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# The export's customer details each creditor keeps, by the creditor's field for them.
+CREDITOR_FIELDS = {
+    "street": "billing_street",
+    "postcode": "billing_postcode",
+    "city": "billing_city",
+    "province": "billing_province",
+    "country": "billing_country",
+    "recipient_code": "sdi_code",
+    "pec": "pec",
+}
 # The texts of a FatturaPA: printable Basic Latin and Latin-1 characters only.
 INVOICE_CHARACTERS = re.compile(r"[\x20-\x7e\xa0-\xff]")
 
@@ -220,9 +234,44 @@ def invoice_filename(pre_invoice: PreInvoice) -> str:
 
 
 def export_invoice(pre_invoice: PreInvoice, details: InvoiceDetails, user: Any) -> bytes:
-    """The invoice's XML; its payments become invoiced once the XML is valid."""
+    """The invoice's XML; its payments become invoiced once the XML is valid, and the
+    creditor keeps the address and recipient given, for its next invoice."""
     from billing.services import mark_invoiced
 
     xml = invoice_xml(pre_invoice, details)
-    mark_invoiced(pre_invoice, user, details.number, details.date)
+    with transaction.atomic():
+        mark_invoiced(pre_invoice, user, details.number, details.date)
+        remember_address(pre_invoice.creditor, details, user)
     return xml
+
+
+def known_details(pre_invoice: PreInvoice) -> dict[str, Any]:
+    """What the export asks that is known already: the creditor's invoicing address and
+    recipient as last used, and the invoice issued for this pre-invoice, if any."""
+    creditor = pre_invoice.creditor
+    known: dict[str, Any] = {
+        field: getattr(creditor, name)
+        for field, name in CREDITOR_FIELDS.items()
+        if getattr(creditor, name)
+    }
+    if pre_invoice.invoice_number:
+        known.update(number=pre_invoice.invoice_number, date=pre_invoice.invoice_date)
+    return known
+
+
+def remember_address(creditor: Creditor, details: InvoiceDetails, user: Any) -> None:
+    before = {name: getattr(creditor, name) for name in CREDITOR_FIELDS.values()}
+    after = {name: getattr(details, field) for field, name in CREDITOR_FIELDS.items()}
+    if after == before:
+        return
+    Creditor.objects.filter(pk=creditor.pk).update(**after)
+    for name, value in after.items():
+        setattr(creditor, name, value)
+    record_event(
+        user,
+        AuditAction.UPDATE,
+        creditor,
+        summary="Invoicing address from the FatturaPA export",
+        before=before,
+        after=after,
+    )

@@ -23,7 +23,13 @@ from django_tables2 import RequestConfig, SingleTableMixin
 from accounts.models import AuditAction, User
 from accounts.services import record_event
 from billing import documents
-from billing.fatturapa import InvoiceDetails, InvoiceInvalid, export_invoice, invoice_filename
+from billing.fatturapa import (
+    InvoiceDetails,
+    InvoiceInvalid,
+    export_invoice,
+    invoice_filename,
+    known_details,
+)
 from billing.filters import OverviewFilterSet, PreInvoiceFilterSet
 from billing.forms import (
     BaseTierFormSet,
@@ -369,11 +375,8 @@ class InvoiceExportView(LoginRequiredMixin, View):
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         pre_invoice = visible_pre_invoice(request, pk)
         require_manager(request)
-        if pre_invoice.invoice_number:
-            # Exported before: the same invoice again, not a second one.
-            initial = {"number": pre_invoice.invoice_number, "date": pre_invoice.invoice_date}
-        else:
-            initial = {"number": pre_invoice.number}
+        # Exported before: the same invoice again, not a second one; and the creditor's address.
+        initial = {"number": pre_invoice.number, **known_details(pre_invoice)}
         form = InvoiceExportForm(initial=initial)
         return self.page(request, pre_invoice, form)
 

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from creditors.models import Batch, Creditor
 
@@ -7,6 +8,23 @@ from creditors.models import Batch, Creditor
 class CreditorAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "vat_number"]
     search_fields = ["code", "name", "vat_number"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "vat_number", "retention_months"]}),
+        (
+            _("Invoicing"),
+            {
+                "fields": [
+                    "billing_street",
+                    "billing_postcode",
+                    "billing_city",
+                    "billing_province",
+                    "billing_country",
+                    "sdi_code",
+                    "pec",
+                ]
+            },
+        ),
+    ]
 
 
 @admin.register(Batch)

@@ -25,6 +25,14 @@ class Creditor(models.Model):
     name = models.CharField(_("legal name"), max_length=200)
     vat_number = models.CharField(_("VAT number"), max_length=20, blank=True)
     retention_months = models.PositiveIntegerField(_("data retention (months)"), default=120)
+    # Where the agency's invoices go: filled in by the first FatturaPA export, offered after.
+    billing_street = models.CharField(_("registered address"), max_length=60, blank=True)
+    billing_postcode = models.CharField(_("postcode"), max_length=5, blank=True)
+    billing_city = models.CharField(_("city"), max_length=60, blank=True)
+    billing_province = models.CharField(_("province"), max_length=2, blank=True)
+    billing_country = models.CharField(_("country"), max_length=2, blank=True)
+    sdi_code = models.CharField(_("recipient code (SDI)"), max_length=7, blank=True)
+    pec = models.EmailField(_("PEC"), max_length=256, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = CreditorQuerySet.as_manager()

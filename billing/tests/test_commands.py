@@ -253,3 +253,27 @@ def test_export_fatturapa_invoices_the_payments(
     assert b"<ImportoTotaleDocumento>165.62</ImportoTotaleDocumento>" in xml.read_bytes()
     states = set(compass_pre_invoice.payments.values_list("state", flat=True))
     assert states == {PaymentState.INVOICED}
+
+
+def test_export_fatturapa_again_needs_no_options(
+    compass_pre_invoice: PreInvoice, back_office: User, tmp_path: Path
+) -> None:
+    """The invoice already issued and the creditor's address are known: the command repeats
+    them, and refuses another number."""
+    confirm_pre_invoice(compass_pre_invoice, back_office)
+    first, again = tmp_path / "first.xml", tmp_path / "again.xml"
+    common = ["pre_invoice", "export", str(compass_pre_invoice.pk), "--format=fatturapa", "-o"]
+    run(*common, str(first), *INVOICE_OPTIONS)
+
+    run(*common, str(again))
+    error, _ = refused(*common, str(tmp_path / "other.xml"), "--invoice-number=2025/200")
+
+    xml = again.read_bytes()
+    for element in (
+        b"<Numero>2025/118</Numero>",
+        b"<Data>2025-07-10</Data>",
+        b"<Indirizzo>Via Caldera 21</Indirizzo>",
+        b"<CodiceDestinatario>ABC1234</CodiceDestinatario>",
+    ):
+        assert element in xml
+    assert error.startswith("This pre-invoice was invoiced with invoice 2025/118 of 10/07/2025")

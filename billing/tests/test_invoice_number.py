@@ -101,9 +101,16 @@ def test_the_export_page_offers_the_invoice_already_issued(
     assert response.status_code == 200
     offered: Any = english.get(page)
 
+    # The same invoice, to the creditor's address as given the first time.
     assert offered.context["form"].initial == {
         "number": "2025/118",
         "date": datetime.date(2025, 7, 10),
+        "street": "Via Caldera 21",
+        "postcode": "20153",
+        "city": "Milano",
+        "province": "MI",
+        "country": "IT",
+        "recipient_code": "ABC1234",
     }
     assert "Invoiced with invoice 2025/118 of 10/07/2025" in offered.content.decode()
     detail = english.get(reverse("billing:pre-invoice-detail", args=[confirmed.pk]))
@@ -111,3 +118,45 @@ def test_the_export_page_offers_the_invoice_already_issued(
     assert AuditEvent.objects.filter(
         action=AuditAction.UPDATE, summary__startswith="Invoice 2025/118 exported"
     ).exists()
+
+
+def test_the_creditors_address_is_kept_for_its_next_invoice(
+    english: Client, back_office: User, confirmed: PreInvoice
+) -> None:
+    english.force_login(back_office)
+    assert post(english, url("fatturapa", confirmed), INVOICE).status_code == 200
+    creditor = confirmed.creditor
+    creditor.refresh_from_db()
+    assert (
+        creditor.billing_street,
+        creditor.billing_postcode,
+        creditor.billing_city,
+        creditor.billing_province,
+        creditor.billing_country,
+        creditor.sdi_code,
+        creditor.pec,
+    ) == ("Via Caldera 21", "20153", "Milano", "MI", "IT", "ABC1234", "")
+    event = AuditEvent.objects.get(summary="Invoicing address from the FatturaPA export")
+    assert event.user == back_office
+    assert event.after["sdi_code"] == "ABC1234"
+
+    # The next pre-invoice of the creditor offers it; a new address replaces it.
+    following = PreInvoiceFactory(creditor=creditor, number="PF-2025-0009")
+    following.state = "confirmed"
+    following.save()
+    page = english.get(reverse("billing:invoice-export", args=[following.pk]))
+    assert page.context["form"].initial["street"] == "Via Caldera 21"
+    moved = {
+        **INVOICE,
+        "number": "2025/119",
+        "street": "Corso Italia 1",
+        "recipient_code": "0000000",
+        "pec": "fatture@pec.example.it",
+    }
+    assert post(english, url("fatturapa", following), moved).status_code == 200
+    creditor.refresh_from_db()
+    assert (creditor.billing_street, creditor.sdi_code, creditor.pec) == (
+        "Corso Italia 1",
+        "0000000",
+        "fatture@pec.example.it",
+    )

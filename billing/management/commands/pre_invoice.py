@@ -14,7 +14,13 @@ from django.utils import timezone
 from accounts.models import AuditAction
 from accounts.services import record_event
 from billing import documents
-from billing.fatturapa import InvoiceDetails, InvoiceInvalid, export_invoice
+from billing.fatturapa import (
+    CREDITOR_FIELDS,
+    InvoiceDetails,
+    InvoiceInvalid,
+    export_invoice,
+    known_details,
+)
 from billing.forms import InvoiceExportForm
 from billing.models import PreInvoice
 from billing.services import (
@@ -71,10 +77,10 @@ class Command(BillingCommand):
         invoice.add_argument("--street", help="The customer's address")
         invoice.add_argument("--postcode")
         invoice.add_argument("--city")
-        invoice.add_argument("--province", default="")
-        invoice.add_argument("--country", default="IT")
-        invoice.add_argument("--recipient-code", default="0000000", help="SDI code")
-        invoice.add_argument("--pec", default="", help="The customer's PEC, with code 0000000")
+        invoice.add_argument("--province")
+        invoice.add_argument("--country", help="Default IT")
+        invoice.add_argument("--recipient-code", help="SDI code; default 0000000")
+        invoice.add_argument("--pec", help="The customer's PEC, with code 0000000")
         self.add_json_argument(export)
 
     def act(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +121,7 @@ class Command(BillingCommand):
 
     def export(self, pre_invoice: PreInvoice, options: dict[str, Any]) -> dict[str, Any]:
         fmt = options["format"]
-        details = invoice_details(options) if fmt == "fatturapa" else None
+        details = invoice_details(options, pre_invoice) if fmt == "fatturapa" else None
         path: Path = options["output"]
         try:
             # Opened first: an unwritable path must not leave payments marked invoiced.
@@ -155,19 +161,25 @@ def render(pre_invoice: PreInvoice, fmt: str, details: InvoiceDetails | None) ->
     return stream.getvalue()
 
 
-def invoice_details(options: dict[str, Any]) -> InvoiceDetails:
-    """The invoice options checked by the export page's form."""
+def invoice_details(options: dict[str, Any], pre_invoice: PreInvoice) -> InvoiceDetails:
+    """The invoice options checked by the export page's form; an option not given takes what
+    is known (the invoice already issued, the creditor's address as last used), else its
+    default."""
+    given = {
+        "number": options["invoice_number"],
+        "date": options["invoice_date"],
+        **{field: options[field] for field in CREDITOR_FIELDS},
+    }
+    known = known_details(pre_invoice)
+    defaults = {
+        "date": timezone.localdate().isoformat(),
+        "country": "IT",
+        "recipient_code": "0000000",
+    }
     form = InvoiceExportForm(
         {
-            "number": options["invoice_number"] or "",
-            "date": options["invoice_date"] or timezone.localdate().isoformat(),
-            "street": options["street"] or "",
-            "postcode": options["postcode"] or "",
-            "city": options["city"] or "",
-            "province": options["province"],
-            "country": options["country"],
-            "recipient_code": options["recipient_code"],
-            "pec": options["pec"],
+            name: value if value is not None else known.get(name, defaults.get(name, ""))
+            for name, value in given.items()
         }
     )
     if not form.is_valid():
