@@ -12,6 +12,8 @@ from pytest_django import Settings
 from billing.models import CommissionTerms
 from cases.models import Case, InstallmentStatus, Payment
 from creditors.models import Creditor
+from imports.models import Layout
+from imports.presets import install_presets
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,6 +23,8 @@ def test_the_demo_loads_a_worked_portfolio_and_example_files(
 ) -> None:
     settings.VAR_DIR = tmp_path
     settings.MEDIA_ROOT = tmp_path / "media"
+    # The built-in layouts, which an earlier transactional test may have flushed away.
+    install_presets(Layout)
 
     call_command("load_demo")
     call_command("load_demo")  # again: nothing doubles
