@@ -16,7 +16,8 @@ from cases.models import PaymentMethod
 from core.forms import style_widgets
 from creditors.models import Creditor
 from imports.checks import DEFAULT_POLICIES, CheckPolicy
-from imports.editor import checked_fields, suggest_code, suggest_fields
+from imports.definitions import checked_fields
+from imports.editor import suggest_code, suggest_fields
 from imports.fields import FIELDS
 from imports.fields import PAYMENT_METHOD as PAYMENT_SPEC
 from imports.models import ImportKind, Layout

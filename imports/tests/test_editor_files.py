@@ -11,13 +11,13 @@ import pytest
 from django.utils import translation
 
 from accounts.models import User
+from imports.definitions import validate_definition
 from imports.editor import (
     DOCUMENT_FORMAT,
     DefinitionError,
     definition_of,
     export_document,
     import_document,
-    validate_definition,
 )
 from imports.models import Layout
 from imports.tests.test_editor import definition, pre_invoice
