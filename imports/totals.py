@@ -23,8 +23,9 @@ from imports.mapping import RowParser
 from imports.models import ImportJob, ImportKind
 from imports.readers import Cell
 
-# "Totale", "TOTALI", "Total", "Tot." at the start of a cell; not "Totaro" or "Totalizzatore".
-TOTALS_WORD = re.compile(r"\s*tot(?:ale|ali|al)?(?![^\W\d_])", re.IGNORECASE)
+# "Totale", "TOTALI", "Total", "Tot." at the start of a cell, as a word of its own: not "Totaro",
+# "Totalizzatore" or a contract number such as "TOT0020931".
+TOTALS_WORD = re.compile(r"\s*tot(?:ale|ali|al)?(?![^\W_])", re.IGNORECASE)
 # Kinds whose rows keep the amount the file states for them, so the sum can be checked.
 SUMMED_KINDS = (ImportKind.UNPAID, ImportKind.PRE_INVOICE)
 CENTS = Decimal("0.01")
@@ -37,8 +38,9 @@ class TotalsLine:
 
 
 def is_totals_line(parser: RowParser, cells: Sequence[Cell]) -> bool:
-    """A row with the word total in a cell and no contract (or the word in the contract's
-    column). Without a contract column in the layout no row is taken for one."""
+    """A row with the word total in a mapped cell and no contract (or the word in the
+    contract's column). Cells of columns the layout does not read (a creditor's notes, say)
+    decide nothing; without a contract column in the layout no row is taken for one."""
     binding = parser.bindings.get("contract_number")
     if binding is None:
         return False
@@ -47,7 +49,10 @@ def is_totals_line(parser: RowParser, cells: Sequence[Cell]) -> bool:
         return True
     if contract is not None and not (isinstance(contract, str) and not contract.strip()):
         return False
-    return any(isinstance(cell, str) and TOTALS_WORD.match(cell) for cell in cells)
+    return any(
+        isinstance(cell, str) and TOTALS_WORD.match(cell)
+        for cell in (cells[b.index] for b in parser.bindings.values() if b.index < len(cells))
+    )
 
 
 def stated_amount(parser: RowParser, cells: Sequence[Cell]) -> Decimal | None:

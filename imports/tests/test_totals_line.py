@@ -118,6 +118,29 @@ def test_a_name_or_a_row_with_a_contract_is_never_taken_for_a_totals_line(
     ]
 
 
+def test_a_contract_starting_with_tot_or_a_note_the_layout_does_not_read_decides_nothing(
+    compass: Creditor, batch: Batch
+) -> None:
+    # A contract number such as TOT0020931 is a contract; "Totale" in a column the layout does
+    # not map (the creditor's notes) does not make a row without a contract a totals line.
+    data = csv_bytes(
+        "Lotto;Contratto;Nominativo;DataPagamento;Importo;Note",
+        "CMP-9;TOT0020931;;20/02/2025;100,00;",
+        ";;;20/02/2025;100,00;Totale da verificare",
+        "CMP-9;0010000001;;20/02/2025;100,00;totale saldato",
+    )
+
+    job = run_file(compass, "prefattura", data)
+
+    assert "totals_line" not in job.counts
+    assert job.counts["not_found"]["contract_not_found"] == 1
+    assert list(job.rows.order_by("number").values_list("number", "outcome")) == [
+        (2, RowOutcome.CONTRACT_NOT_FOUND),
+        (3, RowOutcome.ERROR),
+        (4, RowOutcome.MATCHED),
+    ]
+
+
 def test_an_unpaid_file_and_a_portfolio_leave_it_out_too(compass: Creditor) -> None:
     portfolio = csv_bytes(AFFIDO_HEADER, *AFFIDO_ROWS, "Totale generale;;;;;;;;;;;;;;1.666,52;")
 
