@@ -178,7 +178,9 @@ def parse_date(value: Cell) -> datetime.date:
 
 def _compact_date(text: str) -> datetime.date | None:
     """The date of eight digits written without separators (seven when a spreadsheet dropped
-    the leading zero of a day-first date); None for other text."""
+    the leading zero of a day-first date); None for other text. Year first is tried before day
+    first; at most one of the two gives a real date, since a year-first reading of a day-first
+    date has 19 or 20 for a month."""
     digits = f"0{text}" if len(text) == 7 else text
     for pattern in _COMPACT_DATES:
         match = pattern.fullmatch(digits)
@@ -186,7 +188,7 @@ def _compact_date(text: str) -> datetime.date | None:
             try:
                 return datetime.date(int(match["year"]), int(match["month"]), int(match["day"]))
             except ValueError:
-                return None
+                continue
     return None
 
 

@@ -179,6 +179,9 @@ def test_amount_errors(value: Cell, message: str) -> None:
         ("15032023", datetime.date(2023, 3, 15)),
         ("5032023", datetime.date(2023, 3, 5)),
         ("19991231", datetime.date(1999, 12, 31)),
+        # Day first where the year-first reading is no date: 2011, month 20 does not exist.
+        ("20112025", datetime.date(2025, 11, 20)),
+        ("19122020", datetime.date(2020, 12, 19)),
     ],
 )
 def test_date_text(value: str, expected: datetime.date) -> None:
@@ -205,6 +208,7 @@ def test_date_text(value: str, expected: datetime.date) -> None:
         (20230315, datetime.date(2023, 3, 15)),
         (Decimal("15032023"), datetime.date(2023, 3, 15)),
         (5032023, datetime.date(2023, 3, 5)),
+        (20112025, datetime.date(2025, 11, 20)),
     ],
 )
 def test_date_cells_and_excel_serials(value: Cell, expected: datetime.date) -> None:
