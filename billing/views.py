@@ -18,7 +18,6 @@ from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
-from django_tables2 import RequestConfig, SingleTableMixin
 
 from accounts.models import AuditAction, User
 from accounts.services import record_event
@@ -52,6 +51,7 @@ from billing.services import (
     save_terms,
 )
 from billing.tables import STATE_TONES, PreInvoiceLineTable, PreInvoiceTable
+from core.tables import FixedPageSize, FixedPageSizeMixin
 from creditors.models import Batch, Creditor
 
 PRE_INVOICES_PER_PAGE = 50
@@ -212,7 +212,7 @@ class BatchTermsDeleteView(LoginRequiredMixin, View):
 # Pre-invoices.
 
 
-class PreInvoiceListView(LoginRequiredMixin, SingleTableMixin, FilterView):
+class PreInvoiceListView(LoginRequiredMixin, FixedPageSizeMixin, FilterView):
     template_name = "billing/pre_invoice_list.html"
     table_class = PreInvoiceTable
     filterset_class = PreInvoiceFilterSet
@@ -274,7 +274,7 @@ class PreInvoiceDetailView(LoginRequiredMixin, View):
         editable = may_manage and not pre_invoice.is_locked
         table = PreInvoiceLineTable.for_draft(lines) if editable else PreInvoiceLineTable(lines)
         # A page number out of range (lines removed since) or not a number shows the nearest page.
-        RequestConfig(request, paginate={"per_page": LINES_PER_PAGE}).configure(table)
+        FixedPageSize(request, LINES_PER_PAGE).configure(table)
         context = {
             "pre_invoice": pre_invoice,
             "table": table,

@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView
 from django_filters.views import FilterView
-from django_tables2 import SingleTableMixin
 
 from accounts.models import AuditAction, User
 from accounts.services import record_event
@@ -34,10 +33,11 @@ from cases.payments import (
 )
 from cases.queries import cases_for_list, cases_for_page, visible_payments
 from cases.tables import CaseTable
+from core.tables import FixedPageSizeMixin
 from core.templatetags.money import euro
 
 
-class CaseListView(LoginRequiredMixin, SingleTableMixin, FilterView):
+class CaseListView(LoginRequiredMixin, FixedPageSizeMixin, FilterView):
     """The home page: the cases the user may see, filtered, searched and paginated."""
 
     table_class = CaseTable

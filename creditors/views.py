@@ -18,12 +18,12 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import DetailView
 from django_filters.views import FilterView
-from django_tables2 import SingleTableMixin
 
 from accounts.models import AuditAction, User
 from accounts.services import record_event
 from billing.terms import terms_for_batch
 from cases.models import CaseState
+from core.tables import FixedPageSizeMixin
 from creditors.filters import BatchFilterSet
 from creditors.models import Batch, BatchState
 from creditors.reports import (
@@ -58,7 +58,7 @@ class BatchReturnForm(forms.Form):
     )
 
 
-class BatchListView(LoginRequiredMixin, SingleTableMixin, FilterView):
+class BatchListView(LoginRequiredMixin, FixedPageSizeMixin, FilterView):
     """The batches of the creditors the user may see, with what each was assigned and has
     recovered."""
 

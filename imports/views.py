@@ -16,9 +16,10 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, FormView
 from django_filters.views import FilterView
-from django_tables2 import RequestConfig, SingleTableMixin, Table
+from django_tables2 import Table
 
 from accounts.models import User
+from core.tables import FixedPageSize, FixedPageSizeMixin
 from imports.filters import ImportJobFilterSet, ImportRowFilterSet
 from imports.forms import ImportUploadForm
 from imports.models import ImportJob, ImportKind, JobStatus, RowOutcome
@@ -131,7 +132,7 @@ class ImportUploadView(LoginRequiredMixin, UserPassesTestMixin, FormView[ImportU
         return redirect("imports:job", pk=job.pk)
 
 
-class ImportJobListView(LoginRequiredMixin, SingleTableMixin, FilterView):
+class ImportJobListView(LoginRequiredMixin, FixedPageSizeMixin, FilterView):
     template_name = "imports/job_list.html"
     table_class = ImportJobTable
     filterset_class = ImportJobFilterSet
@@ -176,7 +177,7 @@ class ImportJobDetailView(VisibleJobMixin, DetailView[ImportJob]):
         filterset = ImportRowFilterSet(self.request.GET, queryset=report_rows(job))
         table_class = ROW_TABLES.get(job.kind, AcquisitionRowTable)
         table = table_class(filterset.qs)
-        RequestConfig(self.request, paginate={"per_page": ROWS_PER_PAGE}).configure(table)
+        FixedPageSize(self.request, ROWS_PER_PAGE).configure(table)
         counts = outcome_counts(job)
         totals = job.counts.get("totals_line") or {}
         return {

@@ -79,6 +79,19 @@ def test_a_page_number_out_of_range_shows_the_nearest_page(
     assert len(response.context["table"].page.object_list) == 3
 
 
+@pytest.mark.parametrize("per_page", ["-1", "0", "1", "abc"])
+def test_the_page_size_is_not_taken_from_the_address(
+    english: Client, back_office: User, compass_pre_invoice: PreInvoice, per_page: str
+) -> None:
+    english.force_login(back_office)
+
+    response = english.get(detail_url(compass_pre_invoice), {"per_page": per_page})
+
+    assert response.status_code == 200
+    assert response.context["table"].paginator.per_page == 100
+    assert len(response.context["table"].page.object_list) == 3
+
+
 def test_xlsx_has_the_same_lines_and_totals(
     english: Client, operator: User, compass_pre_invoice: PreInvoice
 ) -> None:

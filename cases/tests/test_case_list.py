@@ -189,6 +189,32 @@ def test_list_is_paginated_by_fifty(client: Client, operator: User, compass: Cre
     assert first.context["table"].paginator.count == 51
 
 
+@pytest.mark.parametrize(
+    ("params", "page", "shown"),
+    [
+        # The page size is the list's own: none asked in the address loads more or fails.
+        ({"per_page": "-1"}, 1, 50),
+        ({"per_page": "100000"}, 1, 50),
+        ({"per_page": "0", "page": "2"}, 2, 1),
+        # A page out of range shows the last one, a page that is no number the first.
+        ({"page": "9"}, 2, 1),
+        ({"page": "-3"}, 1, 50),
+        ({"page": "due"}, 1, 50),
+    ],
+)
+def test_the_address_chooses_the_page_but_not_its_size(
+    client: Client, operator: User, compass: Creditor, params: dict[str, str], page: int, shown: int
+) -> None:
+    CaseFactory.create_batch(51, creditor=compass, batch=BatchFactory(creditor=compass))
+    client.force_login(operator)
+
+    response = client.get(LIST_URL, params)
+
+    assert response.status_code == 200
+    assert response.context["table"].page.number == page
+    assert len(response.context["table"].page.object_list) == shown
+
+
 def count_list_queries(client: Client, **params: str) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(LIST_URL, params).status_code == 200
