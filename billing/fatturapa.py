@@ -191,6 +191,8 @@ def details_errors(pre_invoice: PreInvoice, details: InvoiceDetails) -> list[str
         (_("City"), details.city),
         (_("Province"), details.province),
         (_("Country"), details.country),
+        (_("Recipient code"), details.recipient_code),
+        (_("Recipient PEC"), details.pec),
         (_("Creditor's name"), pre_invoice.creditor.name),
     ]
     errors = [

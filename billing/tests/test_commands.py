@@ -277,3 +277,31 @@ def test_export_fatturapa_again_needs_no_options(
     ):
         assert element in xml
     assert error.startswith("This pre-invoice was invoiced with invoice 2025/118 of 10/07/2025")
+
+
+def test_a_recipient_code_or_a_pec_given_alone_replaces_both(
+    compass_pre_invoice: PreInvoice, back_office: User, tmp_path: Path
+) -> None:
+    """How the exchange system reaches the customer is one choice: a code given alone does not
+    pull in the PEC last used (which would make the pair invalid), nor a PEC the code."""
+    confirm_pre_invoice(compass_pre_invoice, back_office)
+    common = ["pre_invoice", "export", str(compass_pre_invoice.pk), "--format=fatturapa", "-o"]
+    first, second, third = (tmp_path / f"{n}.xml" for n in ("first", "second", "third"))
+    run(
+        *common,
+        str(first),
+        *INVOICE_OPTIONS[:-1],
+        "--recipient-code=0000000",
+        "--pec=fatture@pec.compass.example",
+    )
+
+    run(*common, str(second), "--recipient-code=XYZ9876")
+    run(*common, str(third), "--pec=amministrazione@pec.compass.example")
+
+    assert b"<PECDestinatario>fatture@pec.compass.example</PECDestinatario>" in first.read_bytes()
+    xml = second.read_bytes()
+    assert b"<CodiceDestinatario>XYZ9876</CodiceDestinatario>" in xml
+    assert b"PECDestinatario" not in xml
+    xml = third.read_bytes()
+    assert b"<CodiceDestinatario>0000000</CodiceDestinatario>" in xml
+    assert b"<PECDestinatario>amministrazione@pec.compass.example</PECDestinatario>" in xml

@@ -171,6 +171,11 @@ def invoice_details(options: dict[str, Any], pre_invoice: PreInvoice) -> Invoice
         **{field: options[field] for field in CREDITOR_FIELDS},
     }
     known = known_details(pre_invoice)
+    if given["recipient_code"] is not None or given["pec"] is not None:
+        # How the exchange system reaches the customer is one choice: a code given alone does
+        # not keep the PEC last used, nor a PEC the code.
+        known.pop("recipient_code", None)
+        known.pop("pec", None)
     defaults = {
         "date": timezone.localdate().isoformat(),
         "country": "IT",
