@@ -171,7 +171,9 @@ def run_import(job_id: int) -> ImportJob:
         _fail(job, str(exc), JobStatus.ALREADY_APPLIED, exc.earlier)
     except (ReadError, LayoutError) as exc:
         _fail(job, str(exc))
-    except Exception:
+    except (KeyboardInterrupt, SystemExit):
+        raise  # the worker stops: `fail_interrupted_jobs` marks the job when it starts again
+    except BaseException:  # a reader library's panic among them, which is no Exception
         logger.exception("import job %s failed", job.pk)
         _fail(
             job,

@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import IO
 
 from openpyxl.reader.workbook import WorkbookParser
-from openpyxl.utils import coordinate_to_tuple
+from openpyxl.utils import column_index_from_string, coordinate_to_tuple
 from python_calamine import CalamineSheet, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from imports.readers.base import (
@@ -55,6 +55,15 @@ _SCAN_CHUNK = 1 << 20
 # calamine holds a whole sheet, about 1.5 bytes of memory per byte of its XML (130 MiB for
 # 100,000 rows of 16 columns); past this size openpyxl streams it in little memory instead.
 _LARGEST_SHEET_XML = 256 * 1024 * 1024
+# calamine also sets out the sheet as a rectangle of 32-byte cells from A1 to its last cell: one
+# stray value in XFD1048576 would ask for 512 GiB and abort the process. Past this many cells
+# openpyxl, which holds one row at a time, reads the sheet.
+_MOST_CELLS = 32 * 1024 * 1024
+_ROW_NUMBER = re.compile(rb"""<(?:\w+:)?row\b[^>]*?\sr\s*=\s*["'](\d+)""")
+# Cells past column Z, which alone can make a sheet wide (a literal start keeps the scan fast).
+_WIDE_CELL = re.compile(rb"""r=["']([A-Z]{2,3})\d""")
+# Rows come in order: the last row of a section is in its last bytes, unless rows are long.
+_ROW_TAIL = 64 * 1024
 # An error cell, and a number of 16 digits or more (at most 15 survive a float). Two patterns
 # starting with fixed text are searched much faster than one with alternatives.
 _LOSSY_CELLS = (
@@ -74,7 +83,9 @@ def open_xlsx(
     check_package(data, filename)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception:
+    except BaseException as exc:
+        if not calamine_failure(exc):
+            raise
         # calamine is stricter with odd packages than openpyxl, which also words the error.
         logger.info("calamine cannot open the workbook; reading it with openpyxl")
         return open_xlsx_exact(data, expected_headers, sheet)
@@ -88,7 +99,9 @@ def open_xlsx(
             return open_xlsx_exact(data, expected_headers, sheet)
         try:
             worksheet = workbook.get_sheet_by_name(name)
-        except Exception:
+        except BaseException as exc:
+            if not calamine_failure(exc):
+                raise
             logger.info("calamine cannot read the sheet; reading it with openpyxl")
             return open_xlsx_exact(data, expected_headers, sheet)
 
@@ -97,6 +110,12 @@ def open_xlsx(
     file_format = FileFormat("xlsx", None, None, name, header_row)
     last_row = worksheet.end[0] + 1 if worksheet.end else 0
     return Table(file_format, headers, fit_width(records, len(headers)), last_row - header_row)
+
+
+def calamine_failure(exc: BaseException) -> bool:
+    """calamine's errors, and its panics on a damaged file, which pyo3 raises as a
+    PanicException: a BaseException, which `except Exception` would let through."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
 class Ambiguous(Exception):
@@ -187,12 +206,20 @@ def _exact_cells(data: bytes, sheet: str) -> _ExactCells | None:
 def _scan(stream: IO[bytes]) -> _ExactCells | None:
     exact: _ExactCells = {}
     tail = b""
+    last_row, last_column = 0, 26
     while True:
         chunk = stream.read(_SCAN_CHUNK)
         buffer = tail + chunk
         # Cut after the last row tag, so that no cell is split between two scans.
         cut = len(buffer) if not chunk else buffer.rfind(b"row>") + 4 if b"row>" in buffer else 0
         section, tail = buffer[:cut], buffer[cut:]
+        rows = _ROW_NUMBER.findall(section[-_ROW_TAIL:]) or _ROW_NUMBER.findall(section)
+        last_row = max([last_row, *map(int, rows)])
+        wide = {column.decode() for column in _WIDE_CELL.findall(section)}
+        last_column = max([last_column, *map(column_index_from_string, wide)])
+        if last_row * last_column > _MOST_CELLS:
+            logger.info("Sheet spread over %s rows and %s columns", last_row, last_column)
+            return None
         for pattern in _LOSSY_CELLS:
             for match in pattern.finditer(section):
                 if not _read_exact_cell(section, match.start(), exact):

@@ -10,14 +10,16 @@ from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
+import openpyxl
 import pytest
 import xlwt
+from django.utils import translation
 
 from cases.models import Case, Payment
 from cases.tests.factories import BatchFactory
 from creditors.models import Creditor
 from imports.models import JobStatus
-from imports.readers import open_table
+from imports.readers import ReadError, open_table
 from imports.tests.helpers import run_file
 from imports.tests.test_prefattura import make_case
 
@@ -169,3 +171,52 @@ def test_a_pre_invoice_in_either_format_is_matched(
         (second.pk, datetime.date(2025, 3, 20), Decimal("1234567.89")),
     }
     assert Case.objects.count() == 2
+
+
+def with_huge_dimensions(xls: bytes) -> bytes:
+    """The .xls with its DIMENSIONS record (0x0200) claiming 16 million rows and 255 columns, as
+    one damaged byte can: calamine would set out a sheet of tens of gigabytes."""
+    data = bytearray(xls)
+    record = data.find(bytes.fromhex("00020e00"))
+    assert record > 0
+    data[record + 4 : record + 12] = bytes.fromhex("00000000ffffff00")
+    data[record + 14 : record + 16] = b"\xff\x00"
+    return bytes(data)
+
+
+def test_a_damaged_xls_asking_for_all_memory_is_refused_and_the_job_fails(
+    compass: Creditor, settings: Any, tmp_path: Any
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    data = with_huge_dimensions(xls_bytes([PRE_INVOICE_HEADERS, *ROWS]))
+
+    with translation.override("en"), pytest.raises(ReadError) as refused:
+        open_table(data, "prefattura.xls", expected_headers=PRE_INVOICE_HEADERS)
+    job = run_file(compass, "prefattura", data, "prefattura.xls")
+
+    assert "The Excel 97-2003 (.xls) file cannot be read" in str(refused.value)
+    assert job.status == JobStatus.FAILED
+    assert "(.xls)" in job.error
+    assert not Payment.objects.exists()
+
+
+def test_an_xlsx_with_a_stray_value_in_its_last_cell_is_read(tmp_path: Any) -> None:
+    # Read as a rectangle from A1 to XFD1048576 the sheet would take 512 GiB.
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(PRE_INVOICE_HEADERS)
+    sheet.append(["CMP-9", "0010000001", None, datetime.date(2025, 2, 20), 355.42])
+    sheet["XFD1048576"] = "x"
+    workbook.save(tmp_path / "prefattura.xlsx")
+
+    table = open_table(
+        (tmp_path / "prefattura.xlsx").read_bytes(),
+        "prefattura.xlsx",
+        expected_headers=PRE_INVOICE_HEADERS,
+    )
+
+    rows = list(table.rows)
+    assert table.headers == PRE_INVOICE_HEADERS
+    assert [number for number, _ in rows] == [2, 1048576]
+    assert rows[0][1] == ["CMP-9", "0010000001", None, FEB_20, Decimal("355.42")]

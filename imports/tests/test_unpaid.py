@@ -187,6 +187,26 @@ def test_a_failure_while_applying_leaves_the_database_as_it_was(
     assert not Case.objects.filter(needs_attention=True).exists()
 
 
+class PanicException(BaseException):
+    """As pyo3 raises when a Rust library (calamine) panics: no Exception."""
+
+
+def test_a_panic_while_reading_fails_the_job_instead_of_leaving_it_reading(
+    portfolio: Creditor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def panicking(*args: object, **kwargs: object) -> None:
+        raise PanicException("index out of bounds")
+
+    monkeypatch.setattr("imports.services.open_table", panicking)
+
+    with translation.override("en"):
+        job = run_file(portfolio, "compass-insoluti", csv_bytes(INSOLUTI_HEADER, insoluto()))
+
+    assert job.status == JobStatus.FAILED
+    assert job.error.startswith("The file could not be processed because of an internal error")
+    assert not Installment.objects.filter(status=InstallmentStatus.UNPAID).exists()
+
+
 def test_a_broken_row_is_reported_with_row_and_column(portfolio: Creditor) -> None:
     data = csv_bytes(INSOLUTI_HEADER, insoluto(amount="12,3,4"), insoluto(due="31/02/2025"))
 
