@@ -142,11 +142,11 @@ def _with_key_widths(columns: dict[str, Any], keys: tuple[str, ...], cases: Part
 
 def part_names(layout: Layout) -> list[str]:
     """What each file of the layout is called: its name, else its sheet, else its position."""
-    return [
-        str((entry.get("name") or entry.get("sheet")) if isinstance(entry, dict) else "")
-        or str(position)
-        for position, entry in enumerate(layout.files, 1)
-    ]
+    names = []
+    for position, entry in enumerate(layout.files, 1):
+        name = (entry.get("name") or entry.get("sheet")) if isinstance(entry, dict) else None
+        names.append(str(name) if name else str(position))
+    return names
 
 
 def _check_part(layout: Layout, part: Part, cases: Part | None) -> None:

@@ -15,7 +15,7 @@ from stdnum.it import codicefiscale
 from accounts.models import User
 from cases.models import Address, Case, CaseParty, Contact, Debtor, Installment, PartyRole
 from creditors.models import Batch, Creditor
-from imports.assignment import AssignmentImporter, set_digest, stored_files
+from imports.assignment import AssignmentImporter, part_names, set_digest, stored_files
 from imports.models import ImportJob, ImportJobFile, ImportRow, JobStatus, Layout, RowOutcome
 from imports.services import SubmitError, confirm_preview, run_import, submit_import
 from imports.tests.helpers import csv_bytes
@@ -607,3 +607,9 @@ def test_a_key_whose_leading_zeros_a_later_file_lost_still_links_its_rows(
         ("000101", 2),
         ("000102", 1),
     ]
+
+
+def test_a_part_without_name_or_sheet_is_called_by_its_position() -> None:
+    layout = Layout(files=[{"name": "pratiche"}, {"sheet": "Garanti"}, {}, {"name": None}])
+
+    assert part_names(layout) == ["pratiche", "Garanti", "3", "4"]
