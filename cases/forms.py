@@ -2,14 +2,46 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, PaymentChannel
 from cases.payments import PaymentRefused, check_new_payment
+from imports.parsers import FieldError, parse_amount
+
+# The money columns hold 14 digits, two of them decimals.
+MAX_AMOUNT = Decimal(10) ** 12
+
+
+class EuroAmountField(forms.CharField):
+    """An amount in euro as an operator types it: "1.234,56", "150,5", "€ 150" or "150.50".
+
+    Read as the creditors' files are read (`imports.parsers.parse_amount`), so a comma is the
+    decimal mark; a number input would leave "150,50" to the browser, which may drop the comma.
+    """
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+    default_error_messages = {
+        "invalid": _("Enter an amount in euro with at most two decimals, e.g. 150,00."),
+        "too_large": _("The amount is too large."),
+    }
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            amount = parse_amount(text)
+        except FieldError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if abs(amount) >= MAX_AMOUNT:
+            raise ValidationError(self.error_messages["too_large"], code="too_large")
+        return amount
 
 
 class PaymentForm(forms.Form):
@@ -21,15 +53,7 @@ class PaymentForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"invalid": _("Enter the date as day/month/year.")},
     )
-    amount = forms.DecimalField(
-        label=_("Amount (€)"),
-        max_digits=14,
-        decimal_places=2,
-        error_messages={
-            "invalid": _("Enter an amount in euro, e.g. 150.00."),
-            "max_decimal_places": _("The amount cannot have more than two decimals."),
-        },
-    )
+    amount = EuroAmountField(label=_("Amount (€)"))
     channel = forms.ChoiceField(
         label=_("Channel"), choices=PaymentChannel.choices, initial=PaymentChannel.AGENCY
     )
@@ -39,7 +63,6 @@ class PaymentForm(forms.Form):
         self.case = case
         self.fields["paid_on"].initial = timezone.localdate()
         self.fields["paid_on"].widget.attrs["max"] = timezone.localdate().isoformat()
-        self.fields["amount"].widget.attrs.update({"min": "0.01", "step": "0.01"})
         for name, field in self.fields.items():
             css = "form-select" if name == "channel" else "form-control"
             field.widget.attrs["class"] = css

@@ -79,11 +79,37 @@ def test_personas_record_a_payment(
 
 
 @pytest.mark.parametrize(
+    ("typed", "recorded"),
+    [("100,50", "100.50"), ("1.234,5", "1234.50"), ("€ 75", "75.00"), ("100.50", "100.50")],
+)
+def test_the_amount_is_read_as_an_operator_types_it(
+    english: Client, operator: User, compass_case: Case, typed: str, recorded: str
+) -> None:
+    """A comma is the decimal mark, as everywhere in Italy; a lone decimal point is read too."""
+    english.force_login(operator)
+
+    english.post(
+        record_url(compass_case), {"paid_on": "2025-06-01", "amount": typed, "channel": "agency"}
+    )
+
+    assert Payment.objects.get().amount == D(recorded)
+
+
+@pytest.mark.parametrize(
     ("data", "message"),
     [
         ({"paid_on": "2025-06-01", "amount": "0"}, "The amount must be greater than zero."),
         ({"paid_on": "2025-06-01", "amount": "-3"}, "The amount must be greater than zero."),
-        ({"paid_on": "2025-06-01", "amount": "12,3,4"}, "Enter an amount in euro, e.g. 150.00."),
+        (
+            {"paid_on": "2025-06-01", "amount": "12,3,4"},
+            "Enter an amount in euro with at most two decimals, e.g. 150,00.",
+        ),
+        (
+            {"paid_on": "2025-06-01", "amount": "12,345"},
+            "Enter an amount in euro with at most two decimals, e.g. 150,00.",
+        ),
+        ({"paid_on": "2025-06-01", "amount": "1.000.000.000.000"}, "The amount is too large."),
+        ({"paid_on": "2025-06-01", "amount": ""}, "This field is required."),
         ({"paid_on": "2025-06-11", "amount": "10"}, "The payment date cannot be in the future."),
         ({"paid_on": "31/02/2025", "amount": "10"}, "Enter the date as day/month/year."),
         ({"paid_on": "", "amount": "10"}, "This field is required."),
