@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
-from cases.models import ZERO, MoneyField, Payment, PaymentState
+from cases.models import COLLECTED_STATES, ZERO, MoneyField, Payment, PaymentState
 
 if TYPE_CHECKING:
     from accounts.models import User
 
 CENT = Decimal("0.01")
-COLLECTED_STATES = (PaymentState.COLLECTED, PaymentState.COMMISSIONED, PaymentState.INVOICED)
 COMMISSIONED_STATES = (PaymentState.COMMISSIONED, PaymentState.INVOICED)
 
 

@@ -391,6 +391,11 @@ class PaymentState(models.TextChoices):
     INVOICED = "invoiced", _("Invoiced")
 
 
+# Money the agency has seen: what batches, reports and the commission overview call collected. A
+# payment only reported by the debtor is not counted until it is confirmed.
+COLLECTED_STATES = (PaymentState.COLLECTED, PaymentState.COMMISSIONED, PaymentState.INVOICED)
+
+
 class Payment(models.Model):
     """Money paid on a case, allocated to its oldest open installments."""
 

@@ -39,6 +39,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from cases.models import (
+    COLLECTED_STATES,
     ZERO,
     Case,
     CaseQuerySet,
@@ -87,7 +88,11 @@ def with_figures(batches: QuerySet[Batch]) -> QuerySet[Batch]:
     """Annotate each batch's cases, amount assigned and amount collected, without a join that
     would multiply rows: each figure is a subquery grouped on the batch."""
     cases = Case.objects.filter(batch=OuterRef("pk")).order_by().values("batch")
-    payments = Payment.objects.filter(case__batch=OuterRef("pk")).order_by().values("case__batch")
+    payments = (
+        Payment.objects.filter(case__batch=OuterRef("pk"), state__in=COLLECTED_STATES)
+        .order_by()
+        .values("case__batch")
+    )
     return batches.annotate(
         case_count=Coalesce(
             Subquery(cases.annotate(n=Count("pk")).values("n"), output_field=IntegerField()),
@@ -165,7 +170,7 @@ def report_cases(batch: Batch) -> CaseQuerySet:
         .values("n")
     )
     paid = (
-        Payment.objects.filter(case=OuterRef("pk"))
+        Payment.objects.filter(case=OuterRef("pk"), state__in=COLLECTED_STATES)
         .order_by()
         .values("case")
         .annotate(total=Sum("amount"))

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from cases.models import Case, CaseState, InstallmentStatus, Note
+from cases.models import Case, CaseState, InstallmentStatus, Note, PaymentState
 from cases.tests.factories import (
     BatchFactory,
     CaseFactory,
@@ -60,7 +60,7 @@ def compass_batch(compass: Creditor) -> Batch:
     )
     InstallmentFactory(case=rossi, amount=Decimal("200.00"), status=InstallmentStatus.UNPAID)
     InstallmentFactory(case=rossi, amount=Decimal("300.00"), status=InstallmentStatus.DUE)
-    PaymentFactory(case=rossi, amount=Decimal("50.00"))
+    PaymentFactory(case=rossi, amount=Decimal("50.00"), state=PaymentState.COLLECTED)
     add_note(rossi, datetime.datetime(2025, 5, 2, 9, 0, tzinfo=UTC))
     add_note(rossi, datetime.datetime(2025, 6, 10, 23, 30, tzinfo=UTC))
 
@@ -77,8 +77,8 @@ def compass_batch(compass: Creditor) -> Batch:
         main_party__debtor__tax_code="BNCLCU85M01F205P",
     )
     InstallmentFactory(case=bianchi, amount=Decimal("150.00"), status=InstallmentStatus.UNPAID)
-    PaymentFactory(case=bianchi, amount=Decimal("100.00"))
-    PaymentFactory(case=bianchi, amount=Decimal("30.50"))
+    PaymentFactory(case=bianchi, amount=Decimal("100.00"), state=PaymentState.COMMISSIONED)
+    PaymentFactory(case=bianchi, amount=Decimal("30.50"), state=PaymentState.INVOICED)
 
     CaseFactory(
         creditor=compass,
@@ -91,7 +91,9 @@ def compass_batch(compass: Creditor) -> Batch:
 
     # Another batch of the same creditor, whose money must not count in this one.
     PaymentFactory(
-        case=CaseFactory(creditor=compass, contract_number="OTHER"), amount=Decimal("999.00")
+        case=CaseFactory(creditor=compass, contract_number="OTHER"),
+        amount=Decimal("999.00"),
+        state=PaymentState.COLLECTED,
     )
     return batch
 

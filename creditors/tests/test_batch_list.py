@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
+from cases.models import Payment, PaymentState
 from cases.tests.factories import BatchFactory, CaseFactory, PaymentFactory
 from creditors.models import Batch, BatchKind, BatchState, Creditor
 
@@ -189,7 +190,24 @@ def test_every_column_sorts(
 def add_batch(creditor: Creditor, code: str, assigned: str, collected: str) -> None:
     batch = BatchFactory(creditor=creditor, code=code)
     case = CaseFactory(creditor=creditor, batch=batch, assigned_total=Decimal(assigned))
-    PaymentFactory(case=case, amount=Decimal(collected))
+    PaymentFactory(case=case, amount=Decimal(collected), state=PaymentState.COLLECTED)
+
+
+def test_a_payment_only_reported_is_not_collected(
+    client: Client, operator: User, compass: Creditor
+) -> None:
+    """Collected is money the agency has seen, as in the commission overview: a payment the
+    debtor reported counts once it is confirmed collected."""
+    add_batch(compass, "REPORTED", "1000.00", "100.00")
+    payment = Payment.objects.get(case__batch__code="REPORTED")
+    payment.state = PaymentState.REPORTED
+    payment.save()
+    client.force_login(operator)
+
+    response = client.get(LIST_URL)
+
+    batch = next(row.record for row in response.context["table"].rows)
+    assert (batch.assigned, batch.collected) == (Decimal("1000.00"), Decimal("0.00"))
 
 
 def test_sort_by_recovery_rate_puts_batches_without_a_rate_last(
@@ -226,7 +244,7 @@ def count_list_queries(client: Client) -> int:
 def add_batches(creditor: Creditor, count: int) -> None:
     for batch in BatchFactory.create_batch(count, creditor=creditor):
         for case in CaseFactory.create_batch(2, creditor=creditor, batch=batch):
-            PaymentFactory(case=case)
+            PaymentFactory(case=case, state=PaymentState.COLLECTED)
 
 
 def test_list_query_count_does_not_grow_with_the_batches(

@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from accounts.models import AuditAction, AuditEvent, User
+from cases.models import PaymentState
 from cases.tests.factories import CaseFactory, InstallmentFactory, NoteFactory, PaymentFactory
 from creditors.models import Batch, BatchState, Creditor
 from creditors.reports import write_end_of_mandate_xlsx
@@ -148,7 +149,7 @@ def test_report_of_a_batch_without_cases_has_a_zero_total(compass: Creditor) -> 
 def add_cases(batch: Batch, count: int) -> None:
     for case in CaseFactory.create_batch(count, creditor=batch.creditor, batch=batch):
         InstallmentFactory(case=case, status="unpaid")
-        PaymentFactory(case=case)
+        PaymentFactory(case=case, state=PaymentState.COLLECTED)
         NoteFactory(case=case)
 
 
