@@ -20,7 +20,7 @@ REMOVE_BUTTON = """{% load i18n %}<form method="post" class="text-end"
   action="{% url 'billing:pre-invoice-remove-payments' record.pre_invoice_id %}">{% csrf_token %}
   <input type="hidden" name="payment" value="{{ record.pk }}">
   <button type="submit" class="btn btn-sm btn-link text-danger p-0"
-    title="{% translate 'Take off this draft' %}"><i class="bi bi-x-circle"></i></button></form>"""
+    title="{{ remove_title }}"><i class="bi bi-x-circle"></i></button></form>"""
 STATE_TONES = {PreInvoiceState.DRAFT: "secondary", PreInvoiceState.CONFIRMED: "success"}
 
 
@@ -105,7 +105,12 @@ class PreInvoiceLineTable(tables.Table):
     @classmethod
     def for_draft(cls, data: Any) -> PreInvoiceLineTable:
         """The lines with a button on each that takes the payment off the draft."""
-        remove = tables.TemplateColumn(REMOVE_BUTTON, verbose_name="", orderable=False)
+        remove = tables.TemplateColumn(
+            REMOVE_BUTTON,
+            verbose_name="",
+            orderable=False,
+            extra_context={"remove_title": _("Take off this draft")},
+        )
         return cls(data, extra_columns=[("remove", remove)])
 
     def render_commission_rate(self, value: Any) -> str:

@@ -54,8 +54,8 @@ class BatchKind(models.TextChoices):
 
 class BatchState(models.TextChoices):
     OPEN = "open", pgettext_lazy("batch", "Open")
-    RETURNED = "returned", _("Returned")
-    CLOSED = "closed", _("Closed")
+    RETURNED = "returned", pgettext_lazy("batch", "Returned")
+    CLOSED = "closed", pgettext_lazy("batch", "Closed")
 
 
 class Batch(models.Model):

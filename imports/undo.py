@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import AuditAction, User
 from accounts.services import record_event
@@ -316,9 +317,10 @@ def _listing(queryset: QuerySet[Any], field: str) -> str:
     shown = [str(value) for value in values[: SHOWN + 1]]
     if len(shown) <= SHOWN:
         return ", ".join(shown)
-    return _("%(values)s and %(count)s more") % {
+    more = values.count() - SHOWN
+    return ngettext("%(values)s and %(count)s more", "%(values)s and %(count)s more", more) % {
         "values": ", ".join(shown[:SHOWN]),
-        "count": values.count() - SHOWN,
+        "count": more,
     }
 
 

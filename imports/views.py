@@ -157,6 +157,10 @@ class ImportJobDetailView(VisibleJobMixin, DetailView[ImportJob]):
         if job.dry_run and job.status == JobStatus.DONE:
             context.update(self.preview(job))
         context["may_undo"] = job.is_applied and current_user(self.request).can_import
+        # The draft a pre-invoice file made of the payments it commissioned.
+        context["pre_invoices"] = (
+            list(job.pre_invoices.order_by("pk")) if job.kind == ImportKind.PRE_INVOICE else []
+        )
         return context
 
     def preview(self, job: ImportJob) -> dict[str, Any]:

@@ -115,6 +115,10 @@ def test_upload_applies_the_file_and_shows_its_results(
         "€ 100,00",
     )
     assert "The creditor has no case with contract 0010000404." in page.content.decode()
+    # The page leads on to the draft pre-invoice the file's payments were put in.
+    pre_invoice = PreInvoice.objects.get(job=job)
+    link = reverse("billing:pre-invoice-detail", args=[pre_invoice.pk])
+    assert f'<a href="{link}">{pre_invoice}</a> (draft)' in page.content.decode()
 
 
 @pytest.mark.parametrize("name", ["imports:job", "imports:job-undo"])
