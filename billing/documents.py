@@ -97,6 +97,7 @@ LINE_COLUMNS = (
     LineColumn(gettext_lazy("Rate (%)"), "number", 10),
     LineColumn(gettext_lazy("Commission"), "money", 14),
 )
+AMOUNT_COLUMN = 3
 
 
 def line_values(payment: Any) -> list[Any]:
@@ -157,15 +158,13 @@ def write_xlsx(pre_invoice: PreInvoice, stream: IO[bytes]) -> None:
         )
 
     sheet.append([])
-    for label, amount in totals_rows(pre_invoice_totals(pre_invoice)):
-        padding = [None] * (len(LINE_COLUMNS) - 2)
-        sheet.append(
-            [
-                typed_cell(sheet, label, "text", bold),
-                *padding,
-                typed_cell(sheet, amount, "money", bold),
-            ]
-        )
+    # The collected total under the amounts, the commission and what follows from it under the
+    # commissions: each sum in the column it adds up.
+    for index, (label, amount) in enumerate(totals_rows(pre_invoice_totals(pre_invoice))):
+        column = AMOUNT_COLUMN if index == 0 else len(LINE_COLUMNS) - 1
+        row: list[Any] = [typed_cell(sheet, label, "text", bold)]
+        row += [None] * (column - 1) + [typed_cell(sheet, amount, "money", bold)]
+        sheet.append(row)
     workbook.save(stream)
 
 
