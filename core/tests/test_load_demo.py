@@ -12,7 +12,7 @@ from pytest_django import Settings
 from billing.models import CommissionTerms
 from cases.models import Case, InstallmentStatus, Payment
 from creditors.models import Creditor
-from imports.models import Layout
+from imports.models import ImportJob, JobStatus, Layout
 from imports.presets import install_presets
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,6 +32,8 @@ def test_the_demo_loads_a_worked_portfolio_and_example_files(
     assert Case.objects.filter(batch__code="CMP-DEMO-001").count() == 300
     assert Case.objects.filter(installments__status=InstallmentStatus.UNPAID).exists()
     assert Payment.objects.count() == 6
+    # The second run submitted nothing: no "already applied" job at every start.
+    assert list(ImportJob.objects.values_list("status", flat=True)) == [JobStatus.DONE] * 2
     assert dict(Creditor.objects.values_list("code", "vat_number")) == {
         "AXACTOR": "04987650159",
         "COMPASS": "03123450151",

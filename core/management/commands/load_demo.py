@@ -16,7 +16,7 @@ from cases.payments import advance_payment, record_payment
 from creditors.models import Creditor
 from creditors.services import ensure_creditor
 from imports import samplegen
-from imports.models import JobStatus, Layout
+from imports.models import ImportJob, JobStatus, Layout
 from imports.samplegen_prefattura import write_prefattura_csv
 from imports.services import run_import, submit_import
 
@@ -115,6 +115,14 @@ class Command(BaseCommand):
     def _load(self, user: User, creditor: Any, slug: str, name: str, write: Any) -> None:
         import io
 
+        applied = ImportJob.objects.filter(
+            creditor=creditor, original_name=name, status=JobStatus.DONE, dry_run=False
+        )
+        if applied.exists():
+            # Loaded by an earlier run: submitting it again would only add an "already
+            # applied" job to the list at every start.
+            self.stdout.write(f"{name}: already loaded")
+            return
         stream = io.BytesIO()
         write(stream)
         job = submit_import(
