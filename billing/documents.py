@@ -161,9 +161,9 @@ def write_xlsx(pre_invoice: PreInvoice, stream: IO[bytes]) -> None:
     # The collected total under the amounts, the commission and what follows from it under the
     # commissions: each sum in the column it adds up.
     for index, (label, amount) in enumerate(totals_rows(pre_invoice_totals(pre_invoice))):
-        column = AMOUNT_COLUMN if index == 0 else len(LINE_COLUMNS) - 1
+        position = AMOUNT_COLUMN if index == 0 else len(LINE_COLUMNS) - 1
         row: list[Any] = [typed_cell(sheet, label, "text", bold)]
-        row += [None] * (column - 1) + [typed_cell(sheet, amount, "money", bold)]
+        row += [None] * (position - 1) + [typed_cell(sheet, amount, "money", bold)]
         sheet.append(row)
     workbook.save(stream)
 
