@@ -160,7 +160,9 @@ class UnpaidImporter:
 
         The case is the creditor's latest open case with the contract (a re-assigned contract
         has several); the installment agrees on due date, amount and method, preferring the
-        one with the row's number, else one not yet unpaid. Lookups are correlated subqueries
+        one with the row's number, else one never reported unpaid. An installment an earlier
+        file reported unpaid is a duplicate even if it has been paid since: a file sent again
+        must not make a paid installment unpaid. Lookups are correlated subqueries
         on indexed columns, which both SQLite and PostgreSQL run as one index probe per row.
         """
         self._execute(
@@ -176,8 +178,9 @@ class UnpaidImporter:
                 SELECT l.*, (
                     SELECT COALESCE(
                         MIN(CASE WHEN i.number = l.installment_number THEN i.id END),
-                        -- Twins (same date, amount and method): the first not yet unpaid.
-                        MIN(CASE WHEN i.status <> %(unpaid)s THEN i.id END),
+                        -- Twins (same date, amount and method): the first never reported.
+                        MIN(CASE WHEN i.status <> %(unpaid)s AND i.unpaid_job_id IS NULL
+                            THEN i.id END),
                         MIN(i.id)
                     ) FROM {installment} i
                     WHERE i.case_id = l.case_id AND i.due_date = l.due_date
@@ -194,9 +197,11 @@ class UnpaidImporter:
                 CASE WHEN m.outcome <> '' THEN m.outcome
                     WHEN m.case_id IS NULL THEN %(no_contract)s
                     WHEN i.id IS NULL THEN ''
-                    WHEN i.status = %(unpaid)s THEN %(duplicate)s ELSE %(found)s END,
+                    WHEN i.status = %(unpaid)s OR i.unpaid_job_id IS NOT NULL
+                        THEN %(duplicate)s ELSE %(found)s END,
                 CASE WHEN m.outcome <> '' THEN m.message
-                    WHEN i.status = %(unpaid)s THEN %(already)s ELSE '' END,
+                    WHEN i.status = %(unpaid)s OR i.unpaid_job_id IS NOT NULL
+                        THEN %(already)s ELSE '' END,
                 m.contract_number, m.installment_number, m.due_date, m.amount,
                 m.payment_method, m.fees, m.unpaid_on, m.case_id, m.installment_id,
                 COALESCE(i.status, ''), i.fees, i.unpaid_on

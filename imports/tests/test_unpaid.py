@@ -12,6 +12,7 @@ from django.utils import translation
 
 from accounts.models import AuditEvent
 from cases.models import Case, Installment, InstallmentStatus, Note
+from cases.payments import record_payment
 from creditors.models import Creditor
 from imports.models import ImportRow, JobStatus, Layout, RowOutcome
 from imports.services import run_import, submit_import
@@ -144,6 +145,36 @@ def test_an_installment_already_unpaid_is_a_duplicate_and_is_not_applied_twice(
     assert row.outcome == RowOutcome.DUPLICATE
     assert row.message == "The installment was already reported unpaid by an earlier file."
     assert Installment.objects.get(number=1).fees == Decimal("5.16")
+    assert Note.objects.count() == 1
+
+
+def test_an_installment_reported_unpaid_then_paid_stays_paid_when_the_file_comes_again(
+    portfolio: Creditor,
+) -> None:
+    """The creditor's file sent again (another line ending, so other bytes) after the debtor
+    paid: the installment was reported by an earlier file, so the row is a duplicate and the
+    paid installment is not made unpaid again."""
+    run_file(portfolio, "compass-insoluti", csv_bytes(INSOLUTI_HEADER, insoluto()), "first.csv")
+    installment = Installment.objects.get(number=1)
+    record_payment(installment.case, date(2025, 6, 1), installment.amount, "agency", None)
+    installment.refresh_from_db()
+    assert installment.status == InstallmentStatus.PAID
+
+    with translation.override("en"):
+        job = run_file(
+            portfolio,
+            "compass-insoluti",
+            csv_bytes(INSOLUTI_HEADER, insoluto(), newline="\n"),
+            "again.csv",
+        )
+
+    row = ImportRow.objects.get(job=job)
+    assert (row.outcome, row.message) == (
+        RowOutcome.DUPLICATE,
+        "The installment was already reported unpaid by an earlier file.",
+    )
+    installment.refresh_from_db()
+    assert installment.status == InstallmentStatus.PAID
     assert Note.objects.count() == 1
 
 
