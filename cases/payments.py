@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case as SqlCase
+from django.db.models import F, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -163,12 +164,15 @@ def record_payment(
 
 
 def allocate(payment: Payment) -> list[PaymentAllocation]:
-    """Spread the payment over the open installments, oldest due date first."""
+    """Spread the payment over the open installments: first those the creditor reported
+    unpaid, which are what the agency collects and what the total requested counts, oldest due
+    date first; then the others, by due date."""
+    unpaid_first = SqlCase(When(status=InstallmentStatus.UNPAID, then=Value(0)), default=Value(1))
     open_installments = (
         Installment.objects.select_for_update()
         .filter(case_id=payment.case_id, amount__gt=F("paid_amount"))
         .exclude(status=InstallmentStatus.PAID)
-        .order_by("due_date", "number")
+        .order_by(unpaid_first, "due_date", "number")
     )
     remaining = payment.amount
     allocations: list[PaymentAllocation] = []

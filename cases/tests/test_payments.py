@@ -102,6 +102,31 @@ def pay(case: Case, amount: str, user: User | None = None) -> Payment:
 # Allocation
 
 
+def test_unpaid_installments_are_settled_before_older_ones_still_due(compass: Creditor) -> None:
+    """What the creditor reported unpaid is what the agency collects and what the total
+    requested counts: the debtor's money goes there first, even when an installment still due
+    is older, and the total requested falls by the payment."""
+    case = CaseFactory(creditor=compass, contract_number="ARREARS-1")
+    for number, due, status, fees in (
+        (1, datetime.date(2025, 1, 15), InstallmentStatus.DUE, "0"),
+        (2, datetime.date(2025, 2, 15), InstallmentStatus.UNPAID, "12.00"),
+        (3, datetime.date(2025, 3, 15), InstallmentStatus.UNPAID, "0"),
+    ):
+        InstallmentFactory(
+            case=case, number=number, due_date=due, amount=D("150.00"), fees=D(fees), status=status
+        )
+    assert totals(case) == (D("312.00"), D("312.00"))
+
+    payment = pay(case, "200.00")
+
+    assert allocations(payment) == [
+        (2, D("150.00"), InstallmentStatus.UNPAID),
+        (3, D("50.00"), InstallmentStatus.UNPAID),
+    ]
+    assert installments(case)[1] == (InstallmentStatus.DUE, D("0.00"))
+    assert totals(case) == (D("112.00"), D("112.00"))
+
+
 def test_payment_covers_two_installments_exactly(plan_case: Case, operator: User) -> None:
     assert totals(plan_case) == (D("305.16"), D("305.16"))
 
