@@ -94,7 +94,7 @@ LINE_COLUMNS = (
     LineColumn(gettext_lazy("Debtor"), "text", 30),
     LineColumn(gettext_lazy("Paid on"), "date", 12),
     LineColumn(gettext_lazy("Amount"), "money", 14),
-    LineColumn(gettext_lazy("Rate (%)"), "number", 10),
+    LineColumn(gettext_lazy("Rate (%)"), "number", 13),
     LineColumn(gettext_lazy("Commission"), "money", 14),
 )
 AMOUNT_COLUMN = 3
@@ -197,7 +197,11 @@ def write_pdf(pre_invoice: PreInvoice) -> bytes:
     for payment in _lines(pre_invoice):
         values = line_values(payment)
         rows.append([_pdf_cell(v, c.kind) for v, c in zip(values, LINE_COLUMNS, strict=True)])
-    lines = Table(rows, colWidths=[c.width * 2.2 * mm for c in LINE_COLUMNS], repeatRows=1)
+    # The columns share the page's width in their proportions, so the totals below, set at the
+    # right margin, line up with the amount columns.
+    # SimpleDocTemplate's frame pads each side with 6 points.
+    unit = (document.width - 12) / sum(c.width for c in LINE_COLUMNS)
+    lines = Table(rows, colWidths=[c.width * unit for c in LINE_COLUMNS], repeatRows=1)
     lines.setStyle(
         TableStyle(
             [

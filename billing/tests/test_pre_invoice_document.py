@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import io
+import itertools
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from accounts.models import AuditEvent, User
-from billing.documents import pre_invoice_totals, vat_on
+from billing.documents import (
+    LINE_COLUMNS,
+    pre_invoice_totals,
+    totals_rows,
+    vat_on,
+    write_pdf,
+)
 from billing.models import PreInvoice
 from billing.tests.conftest import commissioned
 from billing.tests.factories import PreInvoiceFactory
@@ -139,6 +149,36 @@ def test_pdf_has_the_same_lines_and_totals(
     assert "Commission total € 135.75" in text
     assert "VAT 22.00% € 29.87" in text
     assert "Total with VAT € 165.62" in text
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_pdf_headers_do_not_overlap_and_totals_line_up_with_the_commissions(
+    compass_pre_invoice: PreInvoice, language: str
+) -> None:
+    with translation.override(language):
+        pdf = write_pdf(compass_pre_invoice)
+        headers = [str(column.header) for column in LINE_COLUMNS]
+        total_label = str(totals_rows(pre_invoice_totals(compass_pre_invoice))[-1][0])
+    # Every piece of text with where it starts and, by the font's metrics, where it ends.
+    placed: list[tuple[str, float, float]] = []
+
+    def visit(text: str, cm: Any, tm: Any, font: Any, size: float) -> None:
+        if text.strip():
+            x = cm[4] + tm[4] * cm[0]
+            bold = "Bold" in str((font or {}).get("/BaseFont", ""))
+            name = "Helvetica-Bold" if bold else "Helvetica"
+            placed.append((text.strip(), x, x + stringWidth(text.strip(), name, size)))
+
+    PdfReader(io.BytesIO(pdf)).pages[0].extract_text(visitor_text=visit)
+
+    spans = [next((a, b) for t, a, b in placed if t == header) for header in headers]
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert end < start, (headers, spans)
+    # The grand total ends where the commissions end: the same right edge.
+    label_at = next(i for i, (t, _, _) in enumerate(placed) if t == total_label)
+    total_end = placed[label_at + 1][2]
+    commission_end = max(b for t, a, b in placed if a > spans[-1][0] - 40 and t[-1].isdigit())
+    assert abs(total_end - commission_end) < 1
 
 
 def test_operator_of_another_creditor_gets_404_everywhere(
