@@ -165,6 +165,9 @@ def build_invoice(pre_invoice: PreInvoice, details: InvoiceDetails) -> a38.Fattu
     header.dati_trasmissione.id_trasmittente = a38.IdTrasmittente(
         *split_vat_number(settings.INCASSO_AGENCY["vat_number"])
     )
+    # The file name's progressive, not a38's default (a timestamp): the same invoice exported
+    # again is the same file.
+    header.dati_trasmissione.progressivo_invio = progressive(pre_invoice)
     header.dati_trasmissione.codice_destinatario = details.recipient_code
     header.dati_trasmissione.pec_destinatario = details.pec or None
     header.cedente_prestatore = _supplier()
@@ -228,11 +231,16 @@ def invoice_filename(pre_invoice: PreInvoice) -> str:
     """The exchange system's name: country, VAT number, "_" and a unique progressive of up to
     five characters (here the pre-invoice's id in base 36)."""
     country, code = split_vat_number(settings.INCASSO_AGENCY["vat_number"])
-    number, progressive = pre_invoice.pk, ""
+    return f"{country}{code}_{progressive(pre_invoice)}.xml"
+
+
+def progressive(pre_invoice: PreInvoice) -> str:
+    """The pre-invoice's id in base 36 on five characters: the transmission's progressive."""
+    number, digits = pre_invoice.pk, ""
     while number:
         number, digit = divmod(number, 36)
-        progressive = BASE36[digit] + progressive
-    return f"{country}{code}_{progressive.rjust(5, '0')}.xml"
+        digits = BASE36[digit] + digits
+    return digits.rjust(5, "0")
 
 
 def export_invoice(pre_invoice: PreInvoice, details: InvoiceDetails, user: Any) -> bytes:
