@@ -246,7 +246,7 @@ def test_export_fatturapa_invoices_the_payments(
 
     confirm_pre_invoice(compass_pre_invoice, back_office)
     error, _ = refused(*args, *INVOICE_OPTIONS[:-1], "--recipient-code=0000000")
-    assert error == "pec: With recipient code 0000000, give the customer's PEC."
+    assert error == "--pec: With recipient code 0000000, give the customer's PEC."
 
     run(*args, *INVOICE_OPTIONS)
 
@@ -305,3 +305,18 @@ def test_a_recipient_code_or_a_pec_given_alone_replaces_both(
     xml = third.read_bytes()
     assert b"<CodiceDestinatario>0000000</CodiceDestinatario>" in xml
     assert b"<PECDestinatario>amministrazione@pec.compass.example</PECDestinatario>" in xml
+
+
+def test_export_fatturapa_numbers_the_invoice_as_the_pre_invoice_by_default(
+    compass_pre_invoice: PreInvoice, back_office: User, tmp_path: Path
+) -> None:
+    confirmed = confirm_pre_invoice(compass_pre_invoice, back_office)
+    xml = tmp_path / "invoice.xml"
+    common = ["pre_invoice", "export", str(confirmed.pk), "--format=fatturapa", "-o", str(xml)]
+
+    error, _ = refused(*common, *INVOICE_OPTIONS[2:], "--postcode=2015")
+    run(*common, *INVOICE_OPTIONS[2:])
+
+    assert error == "--postcode: A postcode (CAP) has 5 digits."
+    assert f"<Numero>{confirmed.number}</Numero>".encode() in xml.read_bytes()
+

@@ -143,6 +143,24 @@ def test_creditor_page_lists_its_terms_and_each_batch(
     assert edit_url(compass) not in response.content.decode()
 
 
+def test_tiers_read_as_days_or_as_euro_by_their_basis(
+    english: Client, operator: User, compass_batch: Batch
+) -> None:
+    compass = compass_batch.creditor
+    by_age = CommissionTermsFactory(creditor=compass, basis="case_age", rate=Decimal("18.00"))
+    CommissionTierFactory(terms=by_age, threshold=Decimal("180"), rate=Decimal("15.00"))
+    by_amount = CommissionTermsFactory(
+        creditor=compass, batch=compass_batch, basis="recovered", rate=Decimal("10.00")
+    )
+    CommissionTierFactory(terms=by_amount, threshold=Decimal("1000"), rate=Decimal("12.00"))
+    english.force_login(operator)
+
+    content = english.get(reverse("billing:creditor-terms", args=[compass.pk])).content.decode()
+
+    assert "<li>from day 180: 15.00%</li>" in content
+    assert "<li>from € 1,000.00: 12.00%</li>" in content
+
+
 @pytest.mark.parametrize(
     ("data", "errors"),
     [

@@ -72,7 +72,9 @@ class Command(BillingCommand):
         invoice = export.add_argument_group(
             "FatturaPA (exporting marks the pre-invoice's payments invoiced)"
         )
-        invoice.add_argument("--invoice-number", help="The invoice's number")
+        invoice.add_argument(
+            "--invoice-number", help="The invoice's number; default the pre-invoice's"
+        )
         invoice.add_argument("--invoice-date", help="YYYY-MM-DD; default today")
         invoice.add_argument("--street", help="The customer's address")
         invoice.add_argument("--postcode")
@@ -177,6 +179,8 @@ def invoice_details(options: dict[str, Any], pre_invoice: PreInvoice) -> Invoice
         known.pop("recipient_code", None)
         known.pop("pec", None)
     defaults = {
+        # As the export page offers: the pre-invoice's own number.
+        "number": pre_invoice.number,
         "date": timezone.localdate().isoformat(),
         "country": "IT",
         "recipient_code": "0000000",
@@ -188,8 +192,23 @@ def invoice_details(options: dict[str, Any], pre_invoice: PreInvoice) -> Invoice
         }
     )
     if not form.is_valid():
-        raise CommandError(form_messages(form_errors(form)))
+        # Named after the options that set them: --invoice-number, not the form's "number".
+        errors = {OPTION_NAMES.get(name, name): e for name, e in form_errors(form).items()}
+        raise CommandError(form_messages(errors))
     return InvoiceDetails(**form.cleaned_data)
+
+
+OPTION_NAMES = {
+    "number": "--invoice-number",
+    "date": "--invoice-date",
+    "street": "--street",
+    "postcode": "--postcode",
+    "city": "--city",
+    "province": "--province",
+    "country": "--country",
+    "recipient_code": "--recipient-code",
+    "pec": "--pec",
+}
 
 
 def find_pre_invoice(reference: str) -> PreInvoice:
