@@ -319,4 +319,3 @@ def test_export_fatturapa_numbers_the_invoice_as_the_pre_invoice_by_default(
 
     assert error == "--postcode: A postcode (CAP) has 5 digits."
     assert f"<Numero>{confirmed.number}</Numero>".encode() in xml.read_bytes()
-

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from accounts.models import AuditAction, AuditEvent
 from cases.models import Installment, InstallmentStatus
 from creditors.models import Creditor
 from imports.tests.helpers import AFFIDO_HEADER, INSOLUTI_HEADER, csv_bytes
@@ -51,6 +52,23 @@ def test_add_creditor_creates_it_once(db: None, capsys: pytest.CaptureFixture[st
 
     assert Creditor.objects.get().name == "Compass Banca S.p.A."
     assert capsys.readouterr().out == "COMPASS: created\nCOMPASS: already present\n"
+
+
+def test_add_creditor_sets_a_checked_vat_number_audited(
+    db: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call_command("add_creditor", "COMPASS", "Compass Banca S.p.A.")
+    with pytest.raises(CommandError, match="not a valid Italian VAT number"):
+        call_command("add_creditor", "COMPASS", "Compass", "--vat-number", "03123450152")
+    call_command("add_creditor", "COMPASS", "Compass", "--vat-number", "IT 03123450151")
+
+    creditor = Creditor.objects.get()
+    assert creditor.vat_number == "03123450151"
+    assert capsys.readouterr().out == (
+        "COMPASS: created\nCOMPASS: already present, VAT number 03123450151\n"
+    )
+    event = AuditEvent.objects.get(action=AuditAction.UPDATE)
+    assert (event.before, event.after) == ({"vat_number": ""}, {"vat_number": "03123450151"})
 
 
 def test_acquisition_then_unpaid_print_their_counts(compass: Creditor, tmp_path: Path) -> None:
