@@ -1,45 +1,66 @@
-"""Reads an .xls or .ods workbook with calamine in a process of its own, with a memory limit.
+"""Reads a workbook with calamine in a process of its own, limited in memory and in CPU time.
 
-Run by `imports.readers.other_workbooks` as `python -I calamine_process.py LIMIT`, with the file
-on standard input; it writes a pickle on standard output: ("sheets", [(name, visible, start,
-end, rows), ...]) for every worksheet, or ("error", description). A damaged file can make
-calamine ask for tens of gigabytes or abort the process: here that ends this process only.
-Nothing of Incasso is imported, so the script runs with the interpreter alone.
+A damaged or odd file can make calamine ask for tens or hundreds of gigabytes (a damaged .xls
+record, one stray value in XFD1048576 of an .xlsx) and abort, or panic: here that ends this
+process only, and the reader in `imports.readers.calamine_reader` reports it.
+
+Run as `python -I calamine_process.py PATH MEMORY_LIMIT CPU_SECONDS`. It talks in pickled
+messages: it writes ("sheets", [(name, visible), ...]) for the worksheets, reads the name of
+the sheet to read from standard input (as JSON), writes ("ready", start, end), then ("rows",
+[...]) for every few thousand rows and ("end",); on any failure ("error", description).
+Nothing of Incasso is imported, so the script runs with the interpreter and python-calamine
+alone.
 """
 
 from __future__ import annotations
 
-import io
+import json
 import pickle
 import resource
 import sys
-from typing import Any
+from typing import Any, BinaryIO
+
+ROWS_PER_MESSAGE = 2000
 
 
-def read(data: bytes) -> tuple[str, Any]:
+def send(stream: BinaryIO, message: tuple[Any, ...]) -> None:
+    pickle.dump(message, stream, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.flush()
+
+
+def serve(path: str, requests: BinaryIO, replies: BinaryIO) -> None:
     from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
-    sheets = []
-    with CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
-        for metadata in workbook.sheets_metadata:
-            if metadata.typ != SheetTypeEnum.WorkSheet:
-                continue
-            sheet = workbook.get_sheet_by_name(metadata.name)
-            visible = metadata.visible == SheetVisibleEnum.Visible
-            rows = list(sheet.iter_rows()) if sheet.start is not None else []
-            sheets.append((metadata.name, visible, sheet.start, sheet.end, rows))
-    return "sheets", sheets
+    with CalamineWorkbook.from_path(path) as workbook:
+        worksheets = [
+            (metadata.name, metadata.visible == SheetVisibleEnum.Visible)
+            for metadata in workbook.sheets_metadata
+            if metadata.typ == SheetTypeEnum.WorkSheet
+        ]
+        send(replies, ("sheets", worksheets))
+        name = json.loads(requests.read())
+        sheet = workbook.get_sheet_by_name(name)
+        send(replies, ("ready", sheet.start, sheet.end))
+        chunk: list[list[Any]] = []
+        if sheet.start is not None:
+            for row in sheet.iter_rows():
+                chunk.append(row)
+                if len(chunk) == ROWS_PER_MESSAGE:
+                    send(replies, ("rows", chunk))
+                    chunk = []
+        send(replies, ("rows", chunk))
+        send(replies, ("end",))
 
 
 def main() -> None:
-    limit = int(sys.argv[1])
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    data = sys.stdin.buffer.read()
+    path, memory, cpu = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
     try:
-        result = read(data)
+        serve(path, sys.stdin.buffer, sys.stdout.buffer)
     except BaseException as exc:  # calamine's panics are BaseExceptions, not Exceptions
-        result = ("error", f"{type(exc).__name__}: {exc}")
-    pickle.dump(result, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        send(sys.stdout.buffer, ("error", f"{type(exc).__name__}: {exc}"))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

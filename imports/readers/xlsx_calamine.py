@@ -16,13 +16,12 @@ import logging
 import math
 import re
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import IO
+from typing import IO, Any
 
 from openpyxl.reader.workbook import WorkbookParser
-from openpyxl.utils import column_index_from_string, coordinate_to_tuple
-from python_calamine import CalamineSheet, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+from openpyxl.utils import coordinate_to_tuple
 
 from imports.readers.base import (
     Cell,
@@ -34,6 +33,7 @@ from imports.readers.base import (
     fit_width,
     locate_header,
 )
+from imports.readers.calamine_reader import CalamineChild, CalamineFailed
 from imports.readers.xlsx_files import (
     check_package,
     exact_number,
@@ -55,15 +55,6 @@ _SCAN_CHUNK = 1 << 20
 # calamine holds a whole sheet, about 1.5 bytes of memory per byte of its XML (130 MiB for
 # 100,000 rows of 16 columns); past this size openpyxl streams it in little memory instead.
 _LARGEST_SHEET_XML = 256 * 1024 * 1024
-# calamine also sets out the sheet as a rectangle of 32-byte cells from A1 to its last cell: one
-# stray value in XFD1048576 would ask for 512 GiB and abort the process. Past this many cells
-# openpyxl, which holds one row at a time, reads the sheet.
-_MOST_CELLS = 32 * 1024 * 1024
-_ROW_NUMBER = re.compile(rb"""<(?:\w+:)?row\b[^>]*?\sr\s*=\s*["'](\d+)""")
-# Cells past column Z, which alone can make a sheet wide (a literal start keeps the scan fast).
-_WIDE_CELL = re.compile(rb"""r=["']([A-Z]{2,3})\d""")
-# Rows come in order: the last row of a section is in its last bytes, unless rows are long.
-_ROW_TAIL = 64 * 1024
 # An error cell, and a number of 16 digits or more (at most 15 survive a float). Two patterns
 # starting with fixed text are searched much faster than one with alternatives.
 _LOSSY_CELLS = (
@@ -79,43 +70,42 @@ _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</")
 def open_xlsx(
     data: bytes, filename: str, expected_headers: Sequence[str], sheet: str | None
 ) -> Table:
-    """Open an .xlsx file on its chosen sheet; see `imports.readers.open_table`."""
+    """Open an .xlsx file on its chosen sheet; see `imports.readers.open_table`.
+
+    calamine reads in a process of its own (`imports.readers.calamine_reader`): a sheet it
+    cannot read, or that would take more memory than allowed (one stray value in XFD1048576
+    makes it set out 17 billion cells), is read by openpyxl instead, which also words the
+    errors of a damaged package.
+    """
     check_package(data, filename)
+    child = CalamineChild(data, ".xlsx")
     try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except BaseException as exc:
-        if not calamine_failure(exc):
-            raise
-        # calamine is stricter with odd packages than openpyxl, which also words the error.
-        logger.info("calamine cannot open the workbook; reading it with openpyxl")
-        return open_xlsx_exact(data, expected_headers, sheet)
-    with workbook:
-        worksheets = [m for m in workbook.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
-        visible = [m.name for m in worksheets if m.visible == SheetVisibleEnum.Visible]
-        name = pick_sheet_name([m.name for m in worksheets], visible, sheet)
+        try:
+            worksheets = child.sheets()
+        except CalamineFailed:
+            logger.info("calamine cannot open the workbook; reading it with openpyxl")
+            return open_xlsx_exact(data, expected_headers, sheet)
+        visible = [name for name, shown in worksheets if shown]
+        name = pick_sheet_name([name for name, _ in worksheets], visible, sheet)
         exact = _exact_cells(data, name)
         if exact is None:
             logger.info("Sheet to read cell by cell; reading it with openpyxl")
+            child.close()
             return open_xlsx_exact(data, expected_headers, sheet)
         try:
-            worksheet = workbook.get_sheet_by_name(name)
-        except BaseException as exc:
-            if not calamine_failure(exc):
-                raise
+            start, end = child.open(name)
+        except CalamineFailed:
             logger.info("calamine cannot read the sheet; reading it with openpyxl")
             return open_xlsx_exact(data, expected_headers, sheet)
+    except BaseException:
+        child.close()
+        raise
 
-    records = _records(worksheet, exact, lambda: exact_records(data, name))
+    records = _records(start, child.rows(), exact, lambda: exact_records(data, name))
     header_row, headers, records = locate_header(records, expected_headers)
     file_format = FileFormat("xlsx", None, None, name, header_row)
-    last_row = worksheet.end[0] + 1 if worksheet.end else 0
+    last_row = end[0] + 1 if end else 0
     return Table(file_format, headers, fit_width(records, len(headers)), last_row - header_row)
-
-
-def calamine_failure(exc: BaseException) -> bool:
-    """calamine's errors, and its panics on a damaged file, which pyo3 raises as a
-    PanicException: a BaseException, which `except Exception` would let through."""
-    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
 class Ambiguous(Exception):
@@ -123,36 +113,45 @@ class Ambiguous(Exception):
 
 
 def _records(
-    worksheet: CalamineSheet, exact: _ExactCells, exact_reading: Callable[[], Iterator[Record]]
+    start: tuple[int, int] | None,
+    rows: Generator[list[Any], None, None],
+    exact: _ExactCells,
+    exact_reading: Callable[[], Iterator[Record]],
 ) -> Iterator[Record]:
     """The sheet's non-empty rows with their real row numbers, exact cells laid over calamine's.
 
-    From the first cell that calamine's value cannot tell apart, `exact_reading` takes over.
+    From the first cell that calamine's value cannot tell apart, or if calamine stops halfway,
+    `exact_reading` takes over.
     """
-    if worksheet.start is None:
+    if start is None:
+        rows.close()
         return
     # calamine's rows start at row 1, its columns at the first one used.
-    padding: list[Cell] = [None] * worksheet.start[1]
-    for index, values in enumerate(worksheet.iter_rows()):
-        number = index + 1
-        try:
+    padding: list[Cell] = [None] * start[1]
+    number = 1
+    try:
+        for index, values in enumerate(rows):
+            number = index + 1
             # Text is most cells: handled inline, since this runs for every cell of large files.
             cells = padding + [
                 (value.strip() or None) if value.__class__ is str else calamine_cell(value)
                 for value in values
             ]
-        except Ambiguous:
-            logger.info(
-                "Row %s holds a serial calamine cannot tell apart; openpyxl goes on", number
-            )
-            yield from (record for record in exact_reading() if record[0] >= number)
-            return
-        if number in exact:
-            for column, cell in exact[number].items():
-                cells.extend([None] * (column - len(cells)))
-                cells[column - 1] = cell
-        if any(cell is not None for cell in cells):
-            yield number, cells
+            if number in exact:
+                for column, cell in exact[number].items():
+                    cells.extend([None] * (column - len(cells)))
+                    cells[column - 1] = cell
+            if any(cell is not None for cell in cells):
+                yield number, cells
+    except Ambiguous:
+        logger.info("Row %s holds a serial calamine cannot tell apart; openpyxl goes on", number)
+    except CalamineFailed:
+        logger.info("calamine stopped at row %s; openpyxl goes on", number)
+    else:
+        return
+    finally:
+        rows.close()
+    yield from (record for record in exact_reading() if record[0] >= number)
 
 
 def calamine_cell(value: object) -> Cell:
@@ -206,20 +205,12 @@ def _exact_cells(data: bytes, sheet: str) -> _ExactCells | None:
 def _scan(stream: IO[bytes]) -> _ExactCells | None:
     exact: _ExactCells = {}
     tail = b""
-    last_row, last_column = 0, 26
     while True:
         chunk = stream.read(_SCAN_CHUNK)
         buffer = tail + chunk
         # Cut after the last row tag, so that no cell is split between two scans.
         cut = len(buffer) if not chunk else buffer.rfind(b"row>") + 4 if b"row>" in buffer else 0
         section, tail = buffer[:cut], buffer[cut:]
-        rows = _ROW_NUMBER.findall(section[-_ROW_TAIL:]) or _ROW_NUMBER.findall(section)
-        last_row = max([last_row, *map(int, rows)])
-        wide = {column.decode() for column in _WIDE_CELL.findall(section)}
-        last_column = max([last_column, *map(column_index_from_string, wide)])
-        if last_row * last_column > _MOST_CELLS:
-            logger.info("Sheet spread over %s rows and %s columns", last_row, last_column)
-            return None
         for pattern in _LOSSY_CELLS:
             for match in pattern.finditer(section):
                 if not _read_exact_cell(section, match.start(), exact):

@@ -200,6 +200,51 @@ def test_a_damaged_xls_asking_for_all_memory_is_refused_and_the_job_fails(
     assert not Payment.objects.exists()
 
 
+def with_sheet_xml(xlsx: bytes, edit: Any) -> bytes:
+    """The workbook with its first sheet's XML passed through `edit`."""
+    source, target = io.BytesIO(xlsx), io.BytesIO()
+    with zipfile.ZipFile(source) as before, zipfile.ZipFile(target, "w") as after:
+        for item in before.infolist():
+            content = before.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = edit(content)
+            after.writestr(item, content)
+    return target.getvalue()
+
+
+FAR_CELL = b'<c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c>'
+
+
+@pytest.mark.parametrize(
+    "stray_row",
+    [
+        b"<row>" + FAR_CELL + b"</row>",  # a row without its number
+        b'<row r="12">' + FAR_CELL + b"</row>",  # a row numbered 12 holding a far cell
+    ],
+)
+def test_an_xlsx_whose_cells_would_need_all_memory_is_read_cell_by_cell(
+    stray_row: bytes,
+) -> None:
+    """calamine would set out 17 billion cells and abort: the process it runs in ends, not
+    this one, and openpyxl reads the sheet."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(PRE_INVOICE_HEADERS)
+    sheet.append(["CMP-9", "0010000001", None, datetime.date(2025, 2, 20), 355.42])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    data = with_sheet_xml(
+        buffer.getvalue(), lambda xml: xml.replace(b"</sheetData>", stray_row + b"</sheetData>")
+    )
+
+    table = open_table(data, "prefattura.xlsx", expected_headers=PRE_INVOICE_HEADERS)
+
+    rows = list(table.rows)
+    assert rows[0] == (2, ["CMP-9", "0010000001", None, FEB_20, Decimal("355.42")])
+    assert rows[-1][1][-1] == "x"
+
+
 def test_an_xlsx_with_a_stray_value_in_its_last_cell_is_read(tmp_path: Any) -> None:
     # Read as a rectangle from A1 to XFD1048576 the sheet would take 512 GiB.
     workbook = openpyxl.Workbook()
