@@ -21,11 +21,15 @@ from django.utils.translation import ngettext
 from core.templatetags.money import euro
 from imports.mapping import RowParser
 from imports.models import ImportJob, ImportKind
+from imports.parsers import parse_amount
 from imports.readers import Cell
 
-# "Totale", "TOTALI", "Total", "Tot." at the start of a cell, as a word of its own: not "Totaro",
-# "Totalizzatore" or a contract number such as "TOT0020931".
-TOTALS_WORD = re.compile(r"\s*tot(?:ale|ali|al)?(?![^\W_])", re.IGNORECASE)
+# "Totale", "TOTALI", "Total" as a word at the start of a cell, "Tot." with its dot, "TOT" alone:
+# not "Totaro", "Totalizzatore", nor contract numbers such as "TOT0020931", "TOT-0020931" or
+# "TOT 0020931".
+TOTALS_WORD = re.compile(
+    r"\s*(?:tot(?:ale|ali|al)(?=[\s:]|$)|tot\.(?=\s|$)|tot(?=\s*:|\s*$))", re.IGNORECASE
+)
 # Kinds whose rows keep the amount the file states for them, so the sum can be checked.
 SUMMED_KINDS = (ImportKind.UNPAID, ImportKind.PRE_INVOICE)
 CENTS = Decimal("0.01")
@@ -38,21 +42,37 @@ class TotalsLine:
 
 
 def is_totals_line(parser: RowParser, cells: Sequence[Cell]) -> bool:
-    """A row with the word total in a mapped cell and no contract (or the word in the
-    contract's column). Cells of columns the layout does not read (a creditor's notes, say)
-    decide nothing; without a contract column in the layout no row is taken for one."""
+    """A row without a contract with the word total in a column the layout reads, or with the
+    word in the contract's column. The word in a column the layout does not read (a creditor's
+    first column, say) counts only on a row whose read columns hold nothing but amounts.
+    Without a contract column in the layout no row is taken for one."""
     binding = parser.bindings.get("contract_number")
     if binding is None:
         return False
-    contract = cells[binding.index] if binding.index < len(cells) else None
-    if isinstance(contract, str) and TOTALS_WORD.match(contract):
+    contract = _cell(cells, binding.index)
+    if _is_label(contract):
         return True
-    if contract is not None and not (isinstance(contract, str) and not contract.strip()):
+    if not _blank(contract):
         return False
-    return any(
-        isinstance(cell, str) and TOTALS_WORD.match(cell)
-        for cell in (cells[b.index] for b in parser.bindings.values() if b.index < len(cells))
+    read = {b.index for b in parser.bindings.values()}
+    if any(_is_label(_cell(cells, index)) for index in read):
+        return True
+    others = (b for b in parser.bindings.values() if b.spec.parse is not parse_amount)
+    return all(_blank(_cell(cells, b.index)) for b in others) and any(
+        _is_label(cell) for index, cell in enumerate(cells) if index not in read
     )
+
+
+def _cell(cells: Sequence[Cell], index: int) -> Cell:
+    return cells[index] if index < len(cells) else None
+
+
+def _blank(cell: Cell) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def _is_label(cell: Cell) -> bool:
+    return isinstance(cell, str) and TOTALS_WORD.match(cell) is not None
 
 
 def stated_amount(parser: RowParser, cells: Sequence[Cell]) -> Decimal | None:

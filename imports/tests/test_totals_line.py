@@ -16,9 +16,10 @@ from cases.models import Case, Payment
 from cases.tests.factories import BatchFactory
 from creditors.models import Batch, Creditor
 from imports.models import ImportRow, JobStatus, RowOutcome
-from imports.tests.helpers import AFFIDO_HEADER, csv_bytes, run_file
+from imports.tests.helpers import AFFIDO_HEADER, INSOLUTI_HEADER, csv_bytes, run_file
 from imports.tests.test_acquisition import ROWS as AFFIDO_ROWS
 from imports.tests.test_prefattura import make_case, prefattura
+from imports.tests.test_unpaid import PORTFOLIO, insoluto
 from imports.tests.test_views import client_for
 from imports.totals import totals_message
 
@@ -139,6 +140,36 @@ def test_a_contract_starting_with_tot_or_a_note_the_layout_does_not_read_decides
         (3, RowOutcome.ERROR),
         (4, RowOutcome.MATCHED),
     ]
+
+
+def test_contract_numbers_written_with_tot_and_a_separator_are_contracts(
+    compass: Creditor, batch: Batch
+) -> None:
+    contracts = ("TOT-0020931", "TOT.0020931", "TOT 0020931", "TOT_0020931", "TOT0020931")
+    lines = [f"CMP-9;{contract};;20/02/2025;100,00" for contract in contracts]
+
+    job = run_file(compass, "prefattura", prefattura(*lines, "CMP-9;;TOT ANNA;20/02/2025;1,00"))
+
+    assert "totals_line" not in job.counts
+    assert job.counts["not_found"]["contract_not_found"] == 5
+    # A row without a contract is an error, whatever its name starts with.
+    assert job.rows.get(number=7).outcome == RowOutcome.ERROR
+
+
+def test_the_word_in_a_column_the_layout_does_not_read_on_a_row_of_amounts_only(
+    compass: Creditor,
+) -> None:
+    """Compass unpaid files start with COD_AGENZIA, which the layout does not read: the
+    creditor's totals label goes there, with nothing but amounts in the columns read."""
+    rows = [PORTFOLIO.format(n=n, m=n + 4) for n in range(1, 6)]
+    run_file(compass, "compass-affido", csv_bytes(AFFIDO_HEADER, *rows), "affido.csv")
+    data = csv_bytes(INSOLUTI_HEADER, insoluto(), "TOTALE;;;;;;489,17;;;5,16")
+
+    job = run_file(compass, "compass-insoluti", data)
+
+    assert (job.counts["rows"], job.counts["found"], job.counts["errors"]) == (1, 1, 0)
+    assert job.counts["totals_line"]["rows"] == [3]
+    assert job.counts["totals_line"]["agrees"] is True
 
 
 def test_an_unpaid_file_and_a_portfolio_leave_it_out_too(compass: Creditor) -> None:
