@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,8 @@ from imports.parsers import FieldError, parse_amount
 
 # The money columns hold 14 digits, two of them decimals.
 MAX_AMOUNT = Decimal(10) ** 12
+# A comma followed by three digits or more and nothing else but a currency sign.
+THREE_DECIMALS = re.compile(r",\d{3,}\s*(?:€|EUR)?\s*$", re.IGNORECASE)
 
 
 class EuroAmountField(forms.CharField):
@@ -35,6 +38,10 @@ class EuroAmountField(forms.CharField):
         text = super().to_python(value)
         if not text:
             return None
+        if THREE_DECIMALS.search(text):
+            # "1,500": one euro fifty read the Italian way, fifteen hundred read the English
+            # way. Creditors' files write zeros so; an operator is asked to say which.
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
         try:
             amount = parse_amount(text)
         except FieldError:

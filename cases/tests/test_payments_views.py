@@ -80,7 +80,13 @@ def test_personas_record_a_payment(
 
 @pytest.mark.parametrize(
     ("typed", "recorded"),
-    [("100,50", "100.50"), ("1.234,5", "1234.50"), ("€ 75", "75.00"), ("100.50", "100.50")],
+    [
+        ("100,50", "100.50"),
+        ("1.234,5", "1234.50"),
+        ("€ 75", "75.00"),
+        ("100.50", "100.50"),
+        ("1,234.56", "1234.56"),
+    ],
 )
 def test_the_amount_is_read_as_an_operator_types_it(
     english: Client, operator: User, compass_case: Case, typed: str, recorded: str
@@ -106,6 +112,10 @@ def test_the_amount_is_read_as_an_operator_types_it(
         ),
         (
             {"paid_on": "2025-06-01", "amount": "12,345"},
+            "Enter an amount in euro with at most two decimals, e.g. 150,00.",
+        ),
+        (
+            {"paid_on": "2025-06-01", "amount": "1,500"},
             "Enter an amount in euro with at most two decimals, e.g. 150,00.",
         ),
         ({"paid_on": "2025-06-01", "amount": "1.000.000.000.000"}, "The amount is too large."),
