@@ -42,8 +42,10 @@ CREDITOR_FIELDS = {
     "recipient_code": "sdi_code",
     "pec": "pec",
 }
-# The texts of a FatturaPA: printable Basic Latin and Latin-1 characters only.
+# The texts of a FatturaPA: printable Basic Latin and Latin-1 characters only; the invoice's
+# number (String20Type), the recipient code and the PEC (EmailType) printable Basic Latin only.
 INVOICE_CHARACTERS = re.compile(r"[\x20-\x7e\xa0-\xff]")
+BASIC_LATIN = re.compile(r"[\x20-\x7e]")
 
 
 @dataclass(frozen=True)
@@ -186,23 +188,24 @@ def validation_errors(invoice: a38.FatturaPrivati12) -> list[str]:
 
 def details_errors(pre_invoice: PreInvoice, details: InvoiceDetails) -> list[str]:
     """What the exchange system would reject that a38 does not check: characters outside
-    Basic Latin and Latin-1 (control characters included) in the texts, and a date to come."""
+    Basic Latin and Latin-1 (control characters included) in the texts, outside Basic Latin in
+    the number, the recipient code and the PEC, and a date to come."""
     texts = [
-        (_("Invoice number"), details.number),
-        (_("Customer's address"), details.street),
-        (_("Postcode"), details.postcode),
-        (_("City"), details.city),
-        (_("Province"), details.province),
-        (_("Country"), details.country),
-        (_("Recipient code"), details.recipient_code),
-        (_("Recipient PEC"), details.pec),
-        (_("Creditor's name"), pre_invoice.creditor.name),
+        (_("Invoice number"), details.number, BASIC_LATIN),
+        (_("Customer's address"), details.street, INVOICE_CHARACTERS),
+        (_("Postcode"), details.postcode, INVOICE_CHARACTERS),
+        (_("City"), details.city, INVOICE_CHARACTERS),
+        (_("Province"), details.province, INVOICE_CHARACTERS),
+        (_("Country"), details.country, INVOICE_CHARACTERS),
+        (_("Recipient code"), details.recipient_code, BASIC_LATIN),
+        (_("Recipient PEC"), details.pec, BASIC_LATIN),
+        (_("Creditor's name"), pre_invoice.creditor.name, INVOICE_CHARACTERS),
     ]
     errors = [
         _("%(field)s: the characters %(characters)s are not allowed in an electronic invoice.")
         % {"field": label, "characters": " ".join(sorted({repr(c) for c in bad}))}
-        for label, text in texts
-        if (bad := [c for c in text if not INVOICE_CHARACTERS.fullmatch(c)])
+        for label, text, allowed in texts
+        if (bad := [c for c in text if not allowed.fullmatch(c)])
     ]
     if details.date > timezone.localdate():
         errors.append(

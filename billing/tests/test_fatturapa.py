@@ -220,11 +220,13 @@ def test_characters_and_a_date_the_exchange_system_rejects_invoice_nothing(
     confirmed.refresh_from_db()
     assert confirmed.invoice_number == ""
     # An internationalised PEC passes the e-mail check but not the exchange system's.
-    pec = {**FORM, "recipient_code": "0000000", "pec": "fatture@例子.it"}
+    pec = {**FORM, "number": "N°1", "recipient_code": "0000000", "pec": "fatture@pèc例.it"}
     response = english.post(export_url(confirmed), pec)
     assert response.status_code == 400
+    # The number and the PEC take Basic Latin only, the texts Latin-1 too.
     assert response.context["errors"] == [
-        "Recipient PEC: the characters '例' '子' are not allowed in an electronic invoice."
+        "Invoice number: the characters '°' are not allowed in an electronic invoice.",
+        "Recipient PEC: the characters 'è' '例' are not allowed in an electronic invoice.",
     ]
     # Latin-1 letters are Italian names' own: accepted.
     xml = invoice_xml(confirmed, dataclasses.replace(DETAILS, street="Via Più Là 1"))
