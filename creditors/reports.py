@@ -48,6 +48,7 @@ from cases.models import (
     MoneyField,
     Note,
     Payment,
+    PaymentState,
 )
 from cases.queries import with_main_debtor
 from core.spreadsheets import typed_cell
@@ -176,6 +177,13 @@ def report_cases(batch: Batch) -> CaseQuerySet:
         .annotate(total=Sum("amount"))
         .values("total")
     )
+    reported = (
+        Payment.objects.filter(case=OuterRef("pk"), state=PaymentState.REPORTED)
+        .order_by()
+        .values("case")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
     last_note = (
         Note.objects.filter(case=OuterRef("pk"))
         .order_by()
@@ -189,6 +197,7 @@ def report_cases(batch: Batch) -> CaseQuerySet:
         .annotate(
             assigned=assigned_amount(),
             collected=_money(paid),
+            reported=_money(reported),
             unpaid_count=Coalesce(Subquery(unpaid, output_field=IntegerField()), Value(0)),
             last_note_at=Subquery(last_note),
         )
@@ -214,6 +223,9 @@ REPORT_COLUMNS = (
     ReportColumn(gettext_lazy("Amount assigned"), "money"),
     ReportColumn(gettext_lazy("Total requested"), "money"),
     ReportColumn(gettext_lazy("Collected"), "money"),
+    # Payments the debtor reported that the agency has not seen yet: in neither figure above
+    # as money received, already subtracted from the total requested.
+    ReportColumn(gettext_lazy("Reported, not yet collected"), "money"),
     ReportColumn(gettext_lazy("Unpaid installments"), "number"),
     ReportColumn(gettext_lazy("Last note"), "date", 12),
 )
@@ -224,12 +236,13 @@ class ReportTotals:
     """The sums under the report's columns, added up as the rows stream past."""
 
     cases: int = 0
-    money: list[Decimal] = field(default_factory=lambda: [ZERO, ZERO, ZERO])
+    money: list[Decimal] = field(default_factory=lambda: [ZERO, ZERO, ZERO, ZERO])
     unpaid: int = 0
 
     def add(self, case: Any) -> None:
         self.cases += 1
-        for index, amount in enumerate((case.assigned, case.total_requested, case.collected)):
+        amounts = (case.assigned, case.total_requested, case.collected, case.reported)
+        for index, amount in enumerate(amounts):
             self.money[index] += amount
         self.unpaid += case.unpaid_count
 
@@ -249,6 +262,7 @@ def report_row(case: Any) -> list[Any]:
         case.assigned,
         case.total_requested,
         case.collected,
+        case.reported,
         case.unpaid_count,
         last_note,
     ]

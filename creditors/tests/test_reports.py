@@ -36,6 +36,7 @@ HEADER = [
     "Amount assigned",
     "Total requested",
     "Collected",
+    "Reported, not yet collected",
     "Unpaid installments",
     "Last note",
 ]
@@ -84,13 +85,26 @@ def test_report_has_one_row_per_case_and_the_totals(
             1349.66,
             255.16,
             50,
+            0,
             2,
             JUNE_11,
         ],
         # No installments: the whole amount assigned is requested (docs/payments.md).
-        ["0077", None, None, None, "Returned to creditor", 120, 120, 0, 0, None],
-        ["0099", None, "Luca Bianchi", "BNCLCU85M01F205P", "Closed", 530.5, 34.5, 130.5, 1, None],
-        ["Total (3 cases)", None, None, None, None, 2000.16, 409.66, 180.5, 3, None],
+        ["0077", None, None, None, "Returned to creditor", 120, 120, 0, 0, 0, None],
+        [
+            "0099",
+            None,
+            "Luca Bianchi",
+            "BNCLCU85M01F205P",
+            "Closed",
+            530.5,
+            34.5,
+            130.5,
+            0,
+            1,
+            None,
+        ],
+        ["Total (3 cases)", None, None, None, None, 2000.16, 409.66, 180.5, 0, 3, None],
     ]
 
 
@@ -102,6 +116,19 @@ def test_report_totals_match_the_batch_figures(compass_batch: Batch) -> None:
     assert Decimal(str(totals[7])) == Decimal("180.50")  # the batch's amount collected
 
 
+def test_a_payment_only_reported_has_its_own_column(compass_batch: Batch) -> None:
+    """Not collected yet, but already off the total requested: the report says where it is."""
+    rossi = compass_batch.cases.get(contract_number="0012345678")
+    PaymentFactory(case=rossi, amount=Decimal("7.00"), state=PaymentState.REPORTED)
+
+    sheet = write_report(returned(compass_batch))
+
+    row = [cell.value for cell in sheet[2]]
+    assert (row[0], row[6], row[7], row[8]) == ("0012345678", 248.16, 50, 7)
+    totals = [cell.value for cell in sheet[sheet.max_row]]
+    assert (totals[7], totals[8]) == (180.5, 7)
+
+
 def test_report_cells_are_typed_and_formatted(compass_batch: Batch) -> None:
     sheet = write_report(returned(compass_batch))
 
@@ -109,11 +136,11 @@ def test_report_cells_are_typed_and_formatted(compass_batch: Batch) -> None:
     assert not any(cell.font.bold for cell in sheet[2])
     assert all(cell.font.bold for cell in sheet[sheet.max_row] if cell.value is not None)
     rossi = sheet[2]
-    for money in rossi[5:8]:
+    for money in rossi[5:9]:
         assert (money.data_type, money.number_format) == ("n", "#,##0.00")
-    assert rossi[8].data_type == "n"
-    assert rossi[9].is_date
-    assert rossi[9].number_format == "DD/MM/YYYY"
+    assert rossi[9].data_type == "n"
+    assert rossi[10].is_date
+    assert rossi[10].number_format == "DD/MM/YYYY"
     assert (rossi[0].data_type, rossi[3].data_type) == ("s", "s")
     assert sheet.freeze_panes == "A2"
 
@@ -142,7 +169,7 @@ def test_report_of_a_batch_without_cases_has_a_zero_total(compass: Creditor) -> 
 
     assert values(write_report(batch)) == [
         HEADER,
-        ["Total (0 cases)", None, None, None, None, 0, 0, 0, 0, None],
+        ["Total (0 cases)", None, None, None, None, 0, 0, 0, 0, 0, None],
     ]
 
 
