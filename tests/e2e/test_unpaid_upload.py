@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -181,3 +182,14 @@ def test_unpaid_file_marks_the_found_installment_and_explains_the_others(
         expect(unpaid).to_contain_text(value)
     page.screenshot(path=tmp_path / "case.png", full_page=True)
     shutil.copy(tmp_path / "case.png", "/tmp/e2e-case.png")  # noqa: S108 -- for a human
+
+    # WHEN they record the debtor's payment of that installment, typed the Italian way
+    form = page.locator(f"form[action='{reverse('cases:payment-record', args=[case.pk])}']")
+    form.locator("input[name='amount']").fill("489,17")
+    form.get_by_role("button").click()
+
+    # THEN it settles the unpaid installment, and only its protest fees are still requested
+    expect(page.get_by_test_id("total-requested")).to_have_text("€ 5,16")
+    payment = case.payments.get()
+    assert payment.amount == Decimal("489.17")
+    assert [a.installment.number for a in payment.allocations.all()] == [1]
