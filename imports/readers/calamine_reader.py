@@ -15,6 +15,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
+import weakref
 from collections.abc import Generator
 from pathlib import Path
 from typing import IO, Any, NoReturn, cast
@@ -46,18 +47,26 @@ class CalamineChild:
 
     def __init__(self, data: bytes, suffix: str) -> None:
         handle, name = tempfile.mkstemp(suffix=suffix, prefix="incasso-")
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
         self._path = Path(name)
         # calamine's own messages (a panic, an abort), for the log; closed by `close`.
         self._errors: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
-        limit = MEMORY_LIMIT + MEMORY_PER_BYTE * len(data)
-        self._process = subprocess.Popen(  # noqa: S603 (our own script, run by this interpreter)
-            [sys.executable, "-I", str(CHILD), name, str(limit), str(CPU_SECONDS)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._errors,
-        )
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            limit = MEMORY_LIMIT + MEMORY_PER_BYTE * len(data)
+            self._process = subprocess.Popen(  # noqa: S603 (our own script, by this interpreter)
+                [sys.executable, "-I", str(CHILD), name, str(limit), str(CPU_SECONDS)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._errors,
+            )
+        except BaseException:
+            self._errors.close()
+            self._path.unlink(missing_ok=True)
+            raise
+        # Whatever happens to this object (a caller that never reads the rows, an error), the
+        # process is ended and the copy of the creditor's file removed when it is dropped.
+        self._finalizer = weakref.finalize(self, _clean_up, self._process, self._path, self._errors)
 
     def __enter__(self) -> CalamineChild:
         return self
@@ -92,13 +101,7 @@ class CalamineChild:
             self.close()
 
     def close(self) -> None:
-        if self._process.poll() is None:
-            self._process.kill()
-        self._process.wait()
-        for stream in (self._process.stdin, self._process.stdout, self._errors):
-            if stream is not None and not stream.closed:
-                stream.close()
-        self._path.unlink(missing_ok=True)
+        self._finalizer()
 
     def _expect(self, kind: str, step: str) -> tuple[Any, ...]:
         message = self._receive(step)
@@ -112,10 +115,16 @@ class CalamineChild:
             # What our own script wrote: calamine's values, pickled by that script.
             message: tuple[Any, ...] = pickle.load(replies)  # noqa: S301
         except Exception:
-            # Killed or aborted: typically a file asking for more memory than allowed.
+            # Killed or aborted: typically a file asking for more memory than allowed. (Or
+            # this side could not read what it sent: then it must not be left blocked.)
+            if self._process.poll() is None:
+                self._process.kill()
             self._process.wait()
             self._errors.seek(0)
-            detail = self._errors.read()[-500:].decode(errors="replace").strip()
+            written = self._errors.read().decode(errors="replace")
+            # The first lines say what failed ("memory allocation of … bytes failed"); a Rust
+            # backtrace may follow.
+            detail = " ".join(written.strip().splitlines()[:3])[:500]
             self._fail(step, ("stopped", f"exit {self._process.returncode}: {detail}"))
         return message
 
@@ -124,3 +133,13 @@ class CalamineChild:
         logger.info("calamine failed while %s: %s", step, detail)
         self.close()
         raise CalamineFailed(step, detail)
+
+
+def _clean_up(process: subprocess.Popen[bytes], path: Path, errors: IO[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    for stream in (process.stdin, process.stdout, errors):
+        if stream is not None and not stream.closed:
+            stream.close()
+    path.unlink(missing_ok=True)

@@ -47,6 +47,8 @@ def open_workbook(
     except BaseException:
         child.close()
         raise
+    if start is None:
+        child.close()  # an empty sheet: no row will be asked for
     header_row, headers, records = locate_header(
         _records(start, child.rows(), kind), expected_headers
     )

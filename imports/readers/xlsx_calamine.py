@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
 from openpyxl.reader.workbook import WorkbookParser
-from openpyxl.utils import coordinate_to_tuple
+from openpyxl.utils import column_index_from_string, coordinate_to_tuple
 
 from imports.readers.base import (
     Cell,
@@ -55,6 +55,20 @@ _SCAN_CHUNK = 1 << 20
 # calamine holds a whole sheet, about 1.5 bytes of memory per byte of its XML (130 MiB for
 # 100,000 rows of 16 columns); past this size openpyxl streams it in little memory instead.
 _LARGEST_SHEET_XML = 256 * 1024 * 1024
+# calamine sets a sheet out as a rectangle of 32-byte cells from A1 to its last cell: one stray
+# value in XFD7000 makes 114 million of them. Past this many cells openpyxl, which holds one row
+# at a time, reads the sheet. The scan looks at row numbers in order and at cell references in
+# `<c r="…">` form, as Excel and other writers put them; a sheet written otherwise that would
+# need all memory still only ends calamine's process (see `calamine_reader`).
+_MOST_CELLS = 32 * 1024 * 1024
+_ROW_NUMBER = re.compile(rb"""<(?:\w+:)?row\b[^>]*?\sr\s*=\s*["'](\d+)""")
+# Rows come in order: the last row of a section is in its last bytes, unless rows are long.
+_ROW_TAIL = 64 * 1024
+# Cells past column Z, which alone can make a sheet wide; a fixed start keeps the scan fast.
+_WIDE_CELLS = (
+    re.compile(rb'<c r="([A-Z]{2,3})\d'),
+    re.compile(rb':c r="([A-Z]{2,3})\d'),
+)
 # An error cell, and a number of 16 digits or more (at most 15 survive a float). Two patterns
 # starting with fixed text are searched much faster than one with alternatives.
 _LOSSY_CELLS = (
@@ -100,6 +114,8 @@ def open_xlsx(
     except BaseException:
         child.close()
         raise
+    if start is None:
+        child.close()  # an empty sheet: no row will be asked for
 
     records = _records(start, child.rows(), exact, lambda: exact_records(data, name))
     header_row, headers, records = locate_header(records, expected_headers)
@@ -124,11 +140,10 @@ def _records(
     `exact_reading` takes over.
     """
     if start is None:
-        rows.close()
         return
     # calamine's rows start at row 1, its columns at the first one used.
     padding: list[Cell] = [None] * start[1]
-    number = 1
+    number = 0
     try:
         for index, values in enumerate(rows):
             number = index + 1
@@ -144,14 +159,18 @@ def _records(
             if any(cell is not None for cell in cells):
                 yield number, cells
     except Ambiguous:
+        # This row was not given: openpyxl reads it again.
         logger.info("Row %s holds a serial calamine cannot tell apart; openpyxl goes on", number)
+        resume = number
     except CalamineFailed:
-        logger.info("calamine stopped at row %s; openpyxl goes on", number)
+        # Rows up to this one were given: openpyxl goes on after it.
+        logger.info("calamine stopped after row %s; openpyxl goes on", number)
+        resume = number + 1
     else:
         return
     finally:
         rows.close()
-    yield from (record for record in exact_reading() if record[0] >= number)
+    yield from (record for record in exact_reading() if record[0] >= resume)
 
 
 def calamine_cell(value: object) -> Cell:
@@ -205,12 +224,20 @@ def _exact_cells(data: bytes, sheet: str) -> _ExactCells | None:
 def _scan(stream: IO[bytes]) -> _ExactCells | None:
     exact: _ExactCells = {}
     tail = b""
+    last_row, last_column = 0, 26
     while True:
         chunk = stream.read(_SCAN_CHUNK)
         buffer = tail + chunk
         # Cut after the last row tag, so that no cell is split between two scans.
         cut = len(buffer) if not chunk else buffer.rfind(b"row>") + 4 if b"row>" in buffer else 0
         section, tail = buffer[:cut], buffer[cut:]
+        rows = _ROW_NUMBER.findall(section[-_ROW_TAIL:]) or _ROW_NUMBER.findall(section)
+        last_row = max([last_row, *map(int, rows)])
+        wide = {column.decode() for pattern in _WIDE_CELLS for column in pattern.findall(section)}
+        last_column = max([last_column, *map(column_index_from_string, wide)])
+        if last_row * last_column > _MOST_CELLS:
+            logger.info("Sheet spread over %s rows and %s columns", last_row, last_column)
+            return None
         for pattern in _LOSSY_CELLS:
             for match in pattern.finditer(section):
                 if not _read_exact_cell(section, match.start(), exact):

@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import datetime
 import io
+import itertools
+import logging
+import os
+import signal
+import tempfile
 import zipfile
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -265,3 +271,83 @@ def test_an_xlsx_with_a_stray_value_in_its_last_cell_is_read(tmp_path: Any) -> N
     assert table.headers == PRE_INVOICE_HEADERS
     assert [number for number, _ in rows] == [2, 1048576]
     assert rows[0][1] == ["CMP-9", "0010000001", None, FEB_20, Decimal("355.42")]
+
+
+def calamine_processes() -> list[int]:
+    """This process's children reading with calamine, zombies included."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, parent = stat.read_text().rsplit(")", 1)[1].split()[:2]
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(parent) == os.getpid() and (state == "Z" or b"calamine_process" in command):
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.parametrize("name", ["vuoto.xlsx", "vuoto.xls"])
+def test_an_empty_sheet_leaves_no_process_and_no_copy_of_the_file(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    if name.endswith(".xlsx"):
+        buffer = io.BytesIO()
+        openpyxl.Workbook().save(buffer)
+        data = buffer.getvalue()
+    else:
+        data = xls_bytes([], title=None)
+
+    for _ in range(3):
+        with pytest.raises(ReadError):
+            open_table(data, name, expected_headers=PRE_INVOICE_HEADERS)
+
+    assert not list(tmp_path.glob("incasso-*"))
+    assert calamine_processes() == []
+
+
+def test_rows_are_neither_lost_nor_repeated_when_calamine_stops_halfway(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(PRE_INVOICE_HEADERS)
+    for number in range(1, 10_001):
+        sheet.append(["CMP-9", f"{number:010d}", None, datetime.date(2025, 2, 20), number])
+    workbook.save(tmp_path / "prefattura.xlsx")
+    table = open_table(
+        (tmp_path / "prefattura.xlsx").read_bytes(),
+        "prefattura.xlsx",
+        expected_headers=PRE_INVOICE_HEADERS,
+    )
+
+    numbers = [number for number, _ in itertools.islice(table.rows, 2500)]
+    # The reading process is killed (the system short of memory, say): openpyxl goes on.
+    for pid in calamine_processes():
+        os.kill(pid, signal.SIGKILL)
+    numbers += [number for number, _ in table.rows]
+
+    assert numbers == list(range(2, 10_002))
+    assert calamine_processes() == []
+
+
+def test_a_sheet_spread_wide_by_one_stray_value_is_read_by_openpyxl(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # 7,000 rows by 16,384 columns: calamine would set out 114 million cells.
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(PRE_INVOICE_HEADERS)
+    sheet.append(["CMP-9", "0010000001", None, datetime.date(2025, 2, 20), 355.42])
+    sheet["XFD7000"] = "x"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    with caplog.at_level(logging.INFO, logger="imports.readers.xlsx_calamine"):
+        table = open_table(buffer.getvalue(), "p.xlsx", expected_headers=PRE_INVOICE_HEADERS)
+        rows = list(table.rows)
+
+    assert "Sheet spread over 7000 rows and 16384 columns" in caplog.text
+    assert rows[0] == (2, ["CMP-9", "0010000001", None, FEB_20, Decimal("355.42")])
+    assert rows[-1][0] == 7000
