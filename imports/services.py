@@ -130,15 +130,20 @@ def submit_import(
         dry_run=dry_run,
         created_by=user,
     )
-    job.file.save(files[0].name, ContentFile(files[0].data), save=False)
     earlier = None if dry_run else previous_application(job)
     if earlier is not None:
+        # The same bytes are stored already, with the job that applied them: not a second copy
+        # of the creditor's file (and of the personal data in it).
+        job.file.name = earlier.file.name
         job.status = JobStatus.ALREADY_APPLIED
         job.duplicate_of = earlier
         job.error = already_applied_message(earlier)
         job.finished_at = timezone.now()
-    job.save()
-    store_extra_files(job, files)
+        job.save()
+    else:
+        job.file.save(files[0].name, ContentFile(files[0].data), save=False)
+        job.save()
+        store_extra_files(job, files)
     record_event(user, AuditAction.IMPORT, job, summary=f"{job.kind} {job.status}")
     logger.info("import job %s submitted kind=%s size=%s", job.pk, job.kind, job.size)
     return job

@@ -189,6 +189,10 @@ def test_the_same_file_again_applies_nothing_and_says_so(portfolio: Creditor) ->
     assert again.duplicate_of == first
     assert "nothing was applied again" in again.error
     assert Note.objects.count() == 1
+    # The bytes are not stored twice: the refused upload points at the applied one's copy.
+    assert again.file.name == first.file.name
+    with again.file.open("rb") as stored:
+        assert stored.read() == data
 
 
 def test_a_preview_matches_but_applies_nothing(portfolio: Creditor) -> None:
