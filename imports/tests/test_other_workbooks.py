@@ -206,6 +206,23 @@ def test_a_damaged_xls_asking_for_all_memory_is_refused_and_the_job_fails(
     assert not Payment.objects.exists()
 
 
+def one_payment_xlsx(stray: str | None = None) -> bytes:
+    """A pre-invoice workbook of one payment, with "x" in the cell `stray` if given."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(PRE_INVOICE_HEADERS)
+    sheet.append(["CMP-9", "0010000001", None, datetime.date(2025, 2, 20), 355.42])
+    if stray is not None:
+        sheet[stray] = "x"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+ONE_PAYMENT = (2, ["CMP-9", "0010000001", None, FEB_20, Decimal("355.42")])
+
+
 def with_sheet_xml(xlsx: bytes, edit: Any) -> bytes:
     """The workbook with its first sheet's XML passed through `edit`."""
     source, target = io.BytesIO(xlsx), io.BytesIO()
@@ -233,44 +250,28 @@ def test_an_xlsx_whose_cells_would_need_all_memory_is_read_cell_by_cell(
 ) -> None:
     """calamine would set out 17 billion cells and abort: the process it runs in ends, not
     this one, and openpyxl reads the sheet."""
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(PRE_INVOICE_HEADERS)
-    sheet.append(["CMP-9", "0010000001", None, datetime.date(2025, 2, 20), 355.42])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
     data = with_sheet_xml(
-        buffer.getvalue(), lambda xml: xml.replace(b"</sheetData>", stray_row + b"</sheetData>")
+        one_payment_xlsx(),
+        lambda xml: xml.replace(b"</sheetData>", stray_row + b"</sheetData>"),
     )
 
     table = open_table(data, "prefattura.xlsx", expected_headers=PRE_INVOICE_HEADERS)
 
     rows = list(table.rows)
-    assert rows[0] == (2, ["CMP-9", "0010000001", None, FEB_20, Decimal("355.42")])
+    assert rows[0] == ONE_PAYMENT
     assert rows[-1][1][-1] == "x"
 
 
-def test_an_xlsx_with_a_stray_value_in_its_last_cell_is_read(tmp_path: Any) -> None:
+def test_an_xlsx_with_a_stray_value_in_its_last_cell_is_read() -> None:
     # Read as a rectangle from A1 to XFD1048576 the sheet would take 512 GiB.
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(PRE_INVOICE_HEADERS)
-    sheet.append(["CMP-9", "0010000001", None, datetime.date(2025, 2, 20), 355.42])
-    sheet["XFD1048576"] = "x"
-    workbook.save(tmp_path / "prefattura.xlsx")
-
     table = open_table(
-        (tmp_path / "prefattura.xlsx").read_bytes(),
-        "prefattura.xlsx",
-        expected_headers=PRE_INVOICE_HEADERS,
+        one_payment_xlsx("XFD1048576"), "prefattura.xlsx", expected_headers=PRE_INVOICE_HEADERS
     )
 
     rows = list(table.rows)
     assert table.headers == PRE_INVOICE_HEADERS
     assert [number for number, _ in rows] == [2, 1048576]
-    assert rows[0][1] == ["CMP-9", "0010000001", None, FEB_20, Decimal("355.42")]
+    assert rows[0] == ONE_PAYMENT
 
 
 def calamine_processes() -> list[int]:
@@ -335,19 +336,12 @@ def test_a_sheet_spread_wide_by_one_stray_value_is_read_by_openpyxl(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # 7,000 rows by 16,384 columns: calamine would set out 114 million cells.
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(PRE_INVOICE_HEADERS)
-    sheet.append(["CMP-9", "0010000001", None, datetime.date(2025, 2, 20), 355.42])
-    sheet["XFD7000"] = "x"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
+    data = one_payment_xlsx("XFD7000")
 
     with caplog.at_level(logging.INFO, logger="imports.readers.xlsx_calamine"):
-        table = open_table(buffer.getvalue(), "p.xlsx", expected_headers=PRE_INVOICE_HEADERS)
+        table = open_table(data, "p.xlsx", expected_headers=PRE_INVOICE_HEADERS)
         rows = list(table.rows)
 
     assert "Sheet spread over 7000 rows and 16384 columns" in caplog.text
-    assert rows[0] == (2, ["CMP-9", "0010000001", None, FEB_20, Decimal("355.42")])
+    assert rows[0] == ONE_PAYMENT
     assert rows[-1][0] == 7000
