@@ -7,7 +7,7 @@ cases: the figures are subqueries on the batch, the report's columns annotations
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, TYPE_CHECKING, Any
@@ -161,6 +161,17 @@ def report_filename(batch: Batch) -> str:
     return get_valid_filename(f"fine-mandato-{batch.creditor.code}-{batch.code}.xlsx")
 
 
+def _case_payments(states: Sequence[str]) -> QuerySet[Any]:
+    """The sum of the case's payments in these states, as a subquery on the outer case."""
+    return (
+        Payment.objects.filter(case=OuterRef("pk"), state__in=states)
+        .order_by()
+        .values("case")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+
+
 def report_cases(batch: Batch) -> CaseQuerySet:
     """The batch's cases with every column of the report annotated: no query per row."""
     unpaid = (
@@ -169,20 +180,6 @@ def report_cases(batch: Batch) -> CaseQuerySet:
         .values("case")
         .annotate(n=Count("pk"))
         .values("n")
-    )
-    paid = (
-        Payment.objects.filter(case=OuterRef("pk"), state__in=COLLECTED_STATES)
-        .order_by()
-        .values("case")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    reported = (
-        Payment.objects.filter(case=OuterRef("pk"), state=PaymentState.REPORTED)
-        .order_by()
-        .values("case")
-        .annotate(total=Sum("amount"))
-        .values("total")
     )
     last_note = (
         Note.objects.filter(case=OuterRef("pk"))
@@ -196,8 +193,8 @@ def report_cases(batch: Batch) -> CaseQuerySet:
         with_main_debtor(cases)
         .annotate(
             assigned=assigned_amount(),
-            collected=_money(paid),
-            reported=_money(reported),
+            collected=_money(_case_payments(COLLECTED_STATES)),
+            reported=_money(_case_payments([PaymentState.REPORTED])),
             unpaid_count=Coalesce(Subquery(unpaid, output_field=IntegerField()), Value(0)),
             last_note_at=Subquery(last_note),
         )
