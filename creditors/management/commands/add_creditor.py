@@ -5,6 +5,7 @@ from stdnum.it import iva
 
 from accounts.models import AuditAction
 from accounts.services import record_event
+from billing.fatturapa import split_vat_number
 from creditors.services import ensure_creditor
 
 
@@ -44,11 +45,10 @@ class Command(BaseCommand):
 
 def checked_vat_number(text: str) -> str:
     """An Italian partita IVA, with or without "IT", checked; a foreign one (two letters in
-    front) as given."""
-    compact = "".join(text.split()).upper()
-    code = compact[2:] if compact.startswith("IT") else compact
-    if compact[:2].isalpha() and not compact.startswith("IT"):
-        return compact
+    front) as given, as the FatturaPA export splits it."""
+    country, code = split_vat_number(text)
+    if country != "IT":
+        return country + code
     if not iva.is_valid(code):
         raise CommandError(f"--vat-number {text!r} is not a valid Italian VAT number.")
     return code
